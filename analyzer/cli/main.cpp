@@ -1,0 +1,183 @@
+// threadleak: the command-line front end. Parses arguments, calls the
+// analyzer facade, prints. Exit status: 0 fine / nothing grew, 1 something
+// grew (diff), 2 error.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "threadleak/threadleak.hpp"
+
+namespace {
+
+constexpr int kExitError = 2;
+
+struct InputArgs {
+  std::string file;
+  int pid = 0;
+  std::string exe, sysroot;
+  std::vector<std::string> debug_dirs;
+};
+
+struct OutputArgs {
+  bool json = false;
+  std::string out;
+  std::string group_by = "pc";
+  std::size_t top = 0;
+};
+
+void add_source_options(CLI::App* cmd, InputArgs& in) {
+  cmd->add_option("--exe", in.exe, "the main executable, when the core's record of it is wrong or missing");
+  cmd->add_option("--sysroot", in.sysroot, "look for the core's modules under this directory");
+  cmd->add_option("--debug-dir", in.debug_dirs, "where separate debug info lives (repeatable)");
+}
+
+void add_input(CLI::App* cmd, InputArgs& in) {
+  auto* file = cmd->add_option("INPUT", in.file, "a core file or a snapshot file");
+  auto* pid = cmd->add_option("--pid,-p", in.pid, "a live process");
+  file->excludes(pid);
+  add_source_options(cmd, in);
+}
+
+void add_output(CLI::App* cmd, OutputArgs& o) {
+  cmd->add_flag("--json", o.json, "JSON output (schema: docs/threadleak.schema.json)");
+  cmd->add_option("-o,--output", o.out, "write to this file instead of stdout");
+  cmd->add_option("--group-by", o.group_by, "how finely stacks are told apart")
+      ->check(CLI::IsMember({"pc", "function"}));
+}
+
+threadleak::Source to_source(const InputArgs& in, const std::string& file) {
+  threadleak::Source s;
+  s.file = file;
+  s.pid = file.empty() ? in.pid : 0;
+  s.exe = in.exe;
+  s.sysroot = in.sysroot;
+  s.debug_dirs = in.debug_dirs;
+  return s;
+}
+
+void require_input(const InputArgs& in) {
+  if (in.file.empty() && in.pid == 0) throw threadleak::Error("give a core file, a snapshot file or --pid PID");
+}
+
+threadleak::GroupBy group_by(const std::string& s) {
+  return s == "function" ? threadleak::GroupBy::function : threadleak::GroupBy::pc;
+}
+
+void emit(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f || !f.write(text.data(), static_cast<std::streamsize>(text.size())))
+    throw threadleak::Error(path + ": cannot write output");
+}
+
+int run_stacks(const InputArgs& in, const OutputArgs& o) {
+  require_input(in);
+  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
+  auto groups = threadleak::group(snap, {group_by(o.group_by)});
+  emit(o.json ? threadleak::render_json(snap, groups)
+              : threadleak::render_text(snap, groups, {.top = o.top}),
+       o.out);
+  for (const auto& w : snap.warnings)
+    if (o.json) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
+  return 0;
+}
+
+int run_snapshot(const InputArgs& in, const std::string& out) {
+  require_input(in);
+  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
+  for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
+  emit(threadleak::to_snapshot_json(snap), out);
+  if (out != "-")
+    std::fprintf(stderr, "threadleak: saved %zu threads of %s to %s\n", snap.threads.size(),
+                 snap.origin.c_str(), out.c_str());
+  return 0;
+}
+
+struct DiffArgs {
+  std::string baseline, current;
+  std::vector<std::string> ignore_top, ignore_any;
+  std::size_t min_growth = 1;
+  bool verbose = false;
+};
+
+int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
+  threadleak::Snapshot base = threadleak::capture(to_source(in, a.baseline));
+  threadleak::Snapshot cur = threadleak::capture(to_source(in, a.current));
+  for (const auto* s : {&base, &cur})
+    for (const auto& w : s->warnings) std::fprintf(stderr, "threadleak: warning: %s: %s\n", s->origin.c_str(), w.c_str());
+  threadleak::DiffOptions opts;
+  opts.grouping.by = group_by(o.group_by);
+  opts.ignore_top = a.ignore_top;
+  opts.ignore_any = a.ignore_any;
+  opts.min_growth = a.min_growth;
+  threadleak::Diff d = threadleak::diff(base, cur, opts);
+  emit(o.json ? threadleak::render_json(d) : threadleak::render_text(d, {.verbose = a.verbose}), o.out);
+  return d.grew() ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"threadleak: what every thread is doing, grouped; and what grew since a baseline"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "threadleak 0.1.0");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log where modules and debug info came from (stderr)");
+
+  InputArgs in;
+  OutputArgs out;
+  auto* stacks = app.add_subcommand("stacks", "threads grouped by identical stacks, largest group first");
+  add_input(stacks, in);
+  add_output(stacks, out);
+  stacks->add_option("--top", out.top, "show only the N largest groups");
+
+  std::string snap_out;
+  auto* snapshot = app.add_subcommand("snapshot", "save a snapshot file: a baseline without keeping the core");
+  add_input(snapshot, in);
+  snapshot->add_option("-o,--output", snap_out, "the snapshot file to write ('-' for stdout)")->required();
+
+  DiffArgs da;
+  auto* diff = app.add_subcommand("diff", "what grew from BASELINE to CURRENT (cores or snapshot files); "
+                                          "exit 1 when something grew");
+  diff->add_option("BASELINE", da.baseline, "the earlier core or snapshot file")->required();
+  diff->add_option("CURRENT", da.current, "the later core or snapshot file")->required();
+  add_source_options(diff, in);
+  add_output(diff, out);
+  diff->add_option("--ignore-top", da.ignore_top, "ignore threads with this function on top (repeatable)");
+  diff->add_option("--ignore-any", da.ignore_any, "ignore threads with this function anywhere (repeatable)");
+  diff->add_option("--min-growth", da.min_growth, "report a group only when it grew by at least N")
+      ->check(CLI::PositiveNumber);
+  diff->add_flag("--show-shrunk", da.verbose, "also print the stacks of groups that shrank");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitError;
+  }
+  if (verbose) threadleak::set_log_sink([](const std::string& m) { std::fprintf(stderr, "threadleak: %s\n", m.c_str()); });
+  try {
+    if (*stacks) return run_stacks(in, out);
+    if (*snapshot) return run_snapshot(in, snap_out);
+    if (*diff) return run_diff(in, da, out);
+  } catch (const threadleak::Error& e) {
+    std::fprintf(stderr, "threadleak: %s\n", e.what());
+    return kExitError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "threadleak: internal error: %s\n", e.what());
+    return kExitError;
+  }
+  return kExitError;
+}

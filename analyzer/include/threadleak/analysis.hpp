@@ -1,0 +1,72 @@
+// threadleak/analysis.hpp — grouping and diffing of Snapshots.
+//
+// Group: threads whose stacks have the same signature. The signature is
+// built from module-relative frames (module identity + rel_pc) or, coarser,
+// from function names, so groups match across ASLR and across restarts of one
+// build. Groups come out largest first, then by signature; TIDs sorted.
+//
+// Diff: groups of a baseline and a current snapshot matched by signature.
+//
+//   auto groups = threadleak::group(snap, {.by = threadleak::GroupBy::pc});
+//   threadleak::Diff d = threadleak::diff(old_snap, new_snap, {});
+//   return d.grew() ? 1 : 0;
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "threadleak/snapshot.hpp"
+
+namespace threadleak {
+
+// How finely stacks are told apart, finest first.
+enum class GroupBy {
+  pc,        // every frame's module and module-relative pc
+  function,  // every frame's module and function name (lines and offsets ignored)
+};
+
+struct GroupOptions {
+  GroupBy by = GroupBy::pc;
+};
+
+struct Group {
+  std::string signature;         // stable key; equal signatures = same stack
+  State state = State::unknown;  // the state of the group's threads (the most common one)
+  std::string syscall_name;
+  std::vector<int> tids;         // sorted
+  std::vector<Frame> frames;     // the representative stack (of the lowest TID)
+  std::size_t count() const { return tids.size(); }
+};
+
+std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts);
+
+struct DiffOptions {
+  GroupOptions grouping;
+  std::vector<std::string> ignore_top;   // skip threads whose top function is one of these
+  std::vector<std::string> ignore_any;   // skip threads with any frame in one of these
+  std::size_t min_growth = 1;            // a group must grow by at least this much to count
+};
+
+struct DiffEntry {
+  std::size_t baseline = 0;
+  std::size_t current = 0;
+  Group group;                   // the current group (or the baseline one, for gone groups)
+  std::vector<int> new_tids;     // same-process diff: TIDs not present at the baseline
+};
+
+struct Diff {
+  bool same_process = false;     // both snapshots of one PID: new means "new TID"
+  std::vector<DiffEntry> leaked; // grew or appeared, largest growth first
+  std::vector<DiffEntry> gone;   // shrank or vanished
+  std::size_t baseline_threads = 0, current_threads = 0;
+  std::size_t ignored = 0;       // threads skipped by ignore rules (both sides)
+  bool grew() const { return !leaked.empty(); }
+};
+
+Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& opts);
+
+// The first frame of the program's own code in a stack, or nullptr.
+const Frame* first_own_frame(const std::vector<Frame>& frames);
+
+}  // namespace threadleak

@@ -1,0 +1,93 @@
+// threadleak/snapshot.hpp — the nouns every stage and front end shares.
+//
+// A Snapshot is one look at a process: its facts and, per thread, the
+// symbolized frames (innermost first) and the state the thread is blocked
+// in. Sources (a core, a live PID, a snapshot file) all produce one; the
+// later stages (group, diff, report) only read it. Everything here is plain
+// data: values own their strings and vectors, nothing points into libdw.
+//
+//   threadleak::Snapshot snap = threadleak::capture(threadleak::Source::core("core.1"));
+//   for (const threadleak::Thread& t : snap.threads)
+//     std::printf("%d %s\n", t.tid, threadleak::to_string(t.state).c_str());
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace threadleak {
+
+// What a thread is blocked on, decided from its syscall and top frames.
+enum class State {
+  running,      // not in a system call
+  crashed,      // took the fatal signal of a crash core
+  mutex,        // pthread_mutex_lock / std::mutex
+  condvar,      // pthread_cond_*wait / std::condition_variable
+  rwlock,       // pthread_rwlock_*
+  sem,          // sem_wait family
+  join,         // pthread_join / std::thread::join
+  sleep,        // nanosleep, clock_nanosleep
+  io,           // read/recv/accept/write family
+  poll,         // poll, select, epoll_wait
+  signal_wait,  // sigwait, sigsuspend, pause
+  syscall,      // any other system call; Thread::syscall_name says which
+  unknown,      // no registers (e.g. the thread vanished)
+};
+
+// The stable spelling used in text, JSON and CLI ("signal-wait", ...).
+std::string to_string(State s);
+// Inverse of to_string; "syscall:NAME" maps to State::syscall.
+std::optional<State> state_from_string(const std::string& s);
+
+struct Frame {
+  std::uint64_t pc = 0;          // absolute address in the target
+  std::uint64_t rel_pc = 0;      // pc relative to the module's load address (stable across ASLR)
+  std::string module;            // module file name (basename), "" if none
+  std::string build_id;          // hex, "" if unknown
+  std::string function;          // demangled; "" if no symbol covers pc
+  std::uint64_t offset = 0;      // pc - function start (0 for inlined frames)
+  std::string file;              // source file when DWARF says, else ""
+  int line = 0;                  // 0 when unknown
+  bool inlined = false;          // an inlined call expanded from the next outer frame's pc
+  bool own_code = false;         // in the main executable (not a shared library or vdso)
+};
+
+struct Thread {
+  int tid = 0;
+  std::string name;              // comm, "" when unknown
+  State state = State::unknown;
+  std::string syscall_name;      // set when the thread is in a system call
+  std::vector<Frame> frames;     // innermost first
+  std::string error;             // why unwinding stopped early, "" if it ended normally
+  bool truncated = false;        // frames were capped at the depth limit
+};
+
+struct Module {
+  std::string name;              // basename
+  std::string path;              // where it was found, "" if not found
+  std::string build_id;          // hex, "" if unknown
+  std::uint64_t start = 0, end = 0;
+};
+
+struct CrashInfo {
+  int tid = 0;
+  int signal = 0;
+  std::string signal_name;       // "SIGSEGV"
+  std::optional<std::uint64_t> address;  // si_addr for faults
+};
+
+struct Snapshot {
+  static constexpr int kFormatVersion = 1;
+  std::string source;            // "core", "live" or "snapshot"
+  std::string origin;            // core path, "pid N" or snapshot path
+  int pid = 0;
+  std::string executable;        // path of the main executable as the target knew it
+  std::string captured_at;       // ISO-8601 UTC, when known
+  std::vector<Module> modules;
+  std::vector<Thread> threads;   // sorted by TID
+  std::optional<CrashInfo> crash;
+  std::vector<std::string> warnings;  // partial-answer notes for the reader
+};
+
+}  // namespace threadleak

@@ -1,0 +1,84 @@
+// capture(): source -> unwind -> symbolize -> classify, into a Snapshot.
+#include <fmt/format.h>
+
+#include "classify.hpp"
+#include "source/open.hpp"
+#include "symbolize.hpp"
+#include "target.hpp"
+#include "unwind.hpp"
+
+namespace threadleak {
+namespace detail {
+namespace {
+
+std::vector<Module> list_modules(Dwfl* dwfl) {
+  std::vector<Module> mods;
+  auto cb = [](Dwfl_Module* mod, void**, const char* name, Dwarf_Addr start, void* arg) -> int {
+    Module m;
+    const char* mainfile = nullptr;
+    const char* debugfile = nullptr;
+    dwfl_module_info(mod, nullptr, nullptr, &m.end, nullptr, nullptr, &mainfile, &debugfile);
+    m.name = name ? name : "";
+    m.path = mainfile ? mainfile : "";
+    m.start = start;
+    const unsigned char* bits = nullptr;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (n > 0) m.build_id = hex_bytes(bits, n);
+    if (log_enabled())
+      log(fmt::format("module {} [{:#x}-{:#x}] file {} debug info {}", m.name, m.start, m.end,
+                      mainfile ? mainfile : "(none)", debugfile ? debugfile : "(none)"));
+    static_cast<std::vector<Module>*>(arg)->push_back(std::move(m));
+    return DWARF_CB_OK;
+  };
+  dwfl_getmodules(dwfl, cb, &mods, 0);
+  std::sort(mods.begin(), mods.end(), [](const Module& a, const Module& b) { return a.start < b.start; });
+  return mods;
+}
+
+Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
+  std::vector<RawStack> stacks = unwind_all(t, opts.max_frames);
+  Snapshot s;
+  s.source = t.kind;
+  s.origin = t.origin;
+  s.pid = t.pid;
+  s.executable = t.executable;
+  s.captured_at = t.captured_at;
+  s.crash = t.crash;
+  s.modules = list_modules(t.dwfl.get());
+  Symbolizer sym(t.dwfl.get(), t.entry);
+  s.threads.reserve(t.threads.size());
+  for (std::size_t i = 0; i < t.threads.size(); ++i) {
+    const RawThread& raw = t.threads[i];
+    Thread th;
+    th.tid = raw.tid;
+    th.name = raw.name;
+    for (const RawFrame& f : stacks[i].frames) sym.append(f, th.frames);
+    th.error = stacks[i].error;
+    th.truncated = stacks[i].truncated;
+    std::optional<long> nr;
+    if (raw.regs) nr = static_cast<long>(raw.regs->orig_rax);
+    classify(th, nr, t.crash && t.crash->tid == raw.tid);
+    s.threads.push_back(std::move(th));
+  }
+  s.warnings = std::move(t.warnings);
+  if (log_enabled())
+    log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));
+  return s;
+}
+
+}  // namespace
+}  // namespace detail
+
+Snapshot capture(const Source& src, const CaptureOptions& opts) {
+  using namespace detail;
+  if (src.pid != 0) {
+    auto t = open_live(src);
+    return analyze_target(*t, opts);
+  }
+  if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
+  auto t = open_core(src);
+  return analyze_target(*t, opts);
+}
+
+}  // namespace threadleak

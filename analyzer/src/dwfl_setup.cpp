@@ -1,0 +1,79 @@
+// Dwfl callbacks shared by the core and live sources.
+#include <fcntl.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "target.hpp"
+
+namespace threadleak::detail {
+namespace {
+
+// libdwfl's find_elf callback gets no pointer of ours, so the sysroot of the
+// capture in progress lives here. One capture's sources share one sysroot.
+std::mutex g_sysroot_mutex;
+std::string g_sysroot;
+
+std::string current_sysroot() {
+  std::lock_guard lock(g_sysroot_mutex);
+  return g_sysroot;
+}
+
+// find_elf for cores: with a sysroot, try SYSROOT/path first (a core from
+// another machine), then the standard lookup by build-id and recorded path.
+int find_elf_in_sysroot(Dwfl_Module* mod, void** userdata, const char* modname,
+                        Dwarf_Addr base, char** file_name, Elf** elfp) {
+  std::string sysroot = current_sysroot();
+  if (!sysroot.empty() && modname && modname[0] == '/') {
+    std::string path = sysroot + modname;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      *file_name = strdup(path.c_str());
+      *elfp = nullptr;
+      return fd;
+    }
+  }
+  return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
+}  // namespace
+
+void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
+  setup.sysroot = src.sysroot;
+  setup.debuginfo_path.clear();
+  for (const auto& d : src.debug_dirs) setup.debuginfo_path += d + ":";
+  // libdwfl's default places: beside the file, in .debug/, under /usr/lib/debug.
+  setup.debuginfo_path += ":.debug:/usr/lib/debug";
+  if (!setup.sysroot.empty()) setup.debuginfo_path += ":" + setup.sysroot + "/usr/lib/debug";
+  {
+    std::lock_guard lock(g_sysroot_mutex);
+    g_sysroot = setup.sysroot;
+  }
+  setup.debuginfo_path_ptr = setup.debuginfo_path.data();
+  setup.callbacks = Dwfl_Callbacks{};
+  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_elf_in_sysroot;
+  setup.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+  setup.callbacks.section_address = dwfl_offline_section_address;
+  setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;
+}
+
+void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings) {
+  struct Ctx { std::vector<std::string>* w; } ctx{&warnings};
+  auto cb = [](Dwfl_Module* mod, void**, const char* name, Dwarf_Addr, void* arg) -> int {
+    auto* c = static_cast<Ctx*>(arg);
+    Dwarf_Addr bias;
+    if (dwfl_module_getelf(mod, &bias) == nullptr) {
+      const unsigned char* bits = nullptr;
+      GElf_Addr vaddr;
+      int n = dwfl_module_build_id(mod, &bits, &vaddr);
+      std::string id = hex_bytes(bits, n);
+      c->w->push_back(std::string("module ") + (name ? name : "?") +
+                      ": no file found" + (id.empty() ? "" : " with build-id " + id) +
+                      " (" + dwfl_error() + "); its frames show as module+offset");
+    }
+    return DWARF_CB_OK;
+  };
+  dwfl_getmodules(dwfl, cb, &ctx, 0);
+}
+
+}  // namespace threadleak::detail

@@ -1,0 +1,64 @@
+// Grouping: threads with the same state and the same stack signature.
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "report/json_model.hpp"
+#include "threadleak/analysis.hpp"
+
+namespace threadleak {
+namespace {
+
+// Module identity: the build-id where known (names differ between a core's
+// NT_FILE and the file on disk), else the module's file name.
+const std::string& module_key(const Frame& f) { return f.build_id.empty() ? f.module : f.build_id; }
+
+std::string frame_signature(const Frame& f, GroupBy by) {
+  if (by == GroupBy::function && !f.function.empty()) return f.module + "!" + f.function;
+  return fmt::format("{}+{:x}{}", module_key(f), f.rel_pc, f.inlined ? "i" : "");
+}
+
+std::string signature(const Thread& t, GroupBy by) {
+  std::string sig = detail::state_label(t.state, t.syscall_name);
+  for (const Frame& f : t.frames) {
+    sig += ';';
+    sig += frame_signature(f, by);
+  }
+  return sig;
+}
+
+}  // namespace
+
+std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
+  std::map<std::string, Group> by_sig;
+  for (const Thread& t : snap.threads) {
+    std::string sig = signature(t, opts.by);
+    auto [it, fresh] = by_sig.try_emplace(sig);
+    Group& g = it->second;
+    if (fresh || t.tid < g.tids.front()) {
+      g.signature = sig;
+      g.state = t.state;
+      g.syscall_name = t.syscall_name;
+      g.frames = t.frames;
+    }
+    g.tids.push_back(t.tid);
+  }
+  std::vector<Group> out;
+  out.reserve(by_sig.size());
+  for (auto& [sig, g] : by_sig) {
+    std::sort(g.tids.begin(), g.tids.end());
+    out.push_back(std::move(g));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Group& a, const Group& b) { return a.count() > b.count(); });
+  return out;
+}
+
+const Frame* first_own_frame(const std::vector<Frame>& frames) {
+  for (const Frame& f : frames)
+    if (f.own_code) return &f;
+  return nullptr;
+}
+
+}  // namespace threadleak

@@ -1,0 +1,65 @@
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "threadleak/threadleak.hpp"
+#include "util.hpp"
+
+namespace threadleak {
+namespace {
+std::mutex g_log_mutex;
+LogSink g_log_sink;
+}  // namespace
+
+void set_log_sink(LogSink sink) {
+  std::lock_guard lock(g_log_mutex);
+  g_log_sink = std::move(sink);
+}
+
+namespace detail {
+
+bool log_enabled() {
+  std::lock_guard lock(g_log_mutex);
+  return static_cast<bool>(g_log_sink);
+}
+
+void log(const std::string& msg) {
+  std::lock_guard lock(g_log_mutex);
+  if (g_log_sink) g_log_sink(msg);
+}
+
+std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
+std::string fmt_byte(unsigned char b) { return fmt::format("{:02x}", b); }
+std::string hex_bytes(const unsigned char* p, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += fmt_byte(p[i]);
+  return s;
+}
+
+std::string dwfl_error() {
+  const char* m = dwfl_errmsg(-1);
+  return m ? m : "unknown libdwfl error";
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string read_small_file(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::string out;
+  char buf[4096];
+  while (out.size() < limit) {
+    in.read(buf, sizeof buf);
+    if (in.gcount() <= 0) break;
+    out.append(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace detail
+}  // namespace threadleak

@@ -1,0 +1,93 @@
+// JSON output of `stacks` and `diff` (schema: docs/threadleak.schema.json).
+#include <fmt/format.h>
+
+#include "report/json_model.hpp"
+#include "threadleak/threadleak.hpp"
+
+namespace threadleak {
+namespace detail {
+
+std::string state_label(State s, const std::string& syscall_name) {
+  if (s == State::syscall) return "syscall:" + syscall_name;
+  return to_string(s);
+}
+
+nlohmann::json frame_json(const Frame& f) {
+  nlohmann::json j = {{"pc", fmt::format("{:#x}", f.pc)},
+                      {"rel_pc", fmt::format("{:#x}", f.rel_pc)},
+                      {"module", f.module},
+                      {"function", f.function},
+                      {"offset", f.offset}};
+  if (!f.build_id.empty()) j["build_id"] = f.build_id;
+  if (!f.file.empty()) { j["file"] = f.file; j["line"] = f.line; }
+  if (f.inlined) j["inlined"] = true;
+  if (f.own_code) j["own_code"] = true;
+  return j;
+}
+
+nlohmann::json frames_json(const std::vector<Frame>& frames) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& f : frames) a.push_back(frame_json(f));
+  return a;
+}
+
+nlohmann::json group_json(const Group& g) {
+  return {{"count", g.count()},
+          {"state", state_label(g.state, g.syscall_name)},
+          {"signature", g.signature},
+          {"threads", g.tids},
+          {"frames", frames_json(g.frames)}};
+}
+
+}  // namespace detail
+
+namespace {
+constexpr int kOutputVersion = 1;
+
+nlohmann::json process_json(const Snapshot& s) {
+  nlohmann::json j = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
+                      {"executable", s.executable}, {"threads", s.threads.size()}};
+  if (!s.captured_at.empty()) j["captured_at"] = s.captured_at;
+  if (s.crash) {
+    j["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal},
+                  {"signal_name", s.crash->signal_name}};
+    if (s.crash->address) j["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
+  }
+  return j;
+}
+
+nlohmann::json entry_json(const DiffEntry& e) {
+  nlohmann::json j = detail::group_json(e.group);
+  j.erase("count");
+  j["baseline"] = e.baseline;
+  j["current"] = e.current;
+  if (!e.new_tids.empty()) j["new_threads"] = e.new_tids;
+  return j;
+}
+}  // namespace
+
+std::string render_json(const Snapshot& snap, const std::vector<Group>& groups) {
+  nlohmann::json j = {{"version", kOutputVersion}, {"kind", "stacks"}, {"process", process_json(snap)},
+                      {"warnings", snap.warnings}};
+  nlohmann::json gs = nlohmann::json::array();
+  for (const auto& g : groups) gs.push_back(detail::group_json(g));
+  j["groups"] = std::move(gs);
+  return j.dump(2) + "\n";
+}
+
+std::string render_json(const Diff& d) {
+  nlohmann::json j = {{"version", kOutputVersion}, {"kind", "diff"},
+                      {"same_process", d.same_process},
+                      {"baseline_threads", d.baseline_threads},
+                      {"current_threads", d.current_threads},
+                      {"ignored", d.ignored},
+                      {"grew", d.grew()}};
+  nlohmann::json leaked = nlohmann::json::array(), gone = nlohmann::json::array();
+  for (const auto& e : d.leaked) leaked.push_back(entry_json(e));
+  for (const auto& e : d.gone) gone.push_back(entry_json(e));
+  j["leaked"] = std::move(leaked);
+  j["gone"] = std::move(gone);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace threadleak

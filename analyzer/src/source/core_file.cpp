@@ -1,0 +1,207 @@
+// Source: an x86-64 Linux core file (from gcore or the kernel).
+//
+// The core is opened with ELF_C_READ (ELF_C_READ_MMAP makes
+// dwfl_core_file_report probe every segment: seconds at 10,000 threads),
+// notes are parsed once by us, and memory is served from a sorted segment
+// table with pread (see core_memory.hpp) rather than libdwfl's stock core
+// callbacks, whose reads go through a list that grows with every read.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "source/core_memory.hpp"
+#include "source/core_notes.hpp"
+#include "target.hpp"
+
+namespace threadleak::detail {
+namespace {
+
+constexpr std::uint64_t kMaxNoteBytes = 1ull << 30;  // 1 GiB of notes ~ 300,000 threads
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw Error(path + ": " + what);
+}
+
+Fd open_input(const std::string& path, struct stat& st) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) fail(path, errno_text(errno));
+  if (::fstat(fd.get(), &st) != 0) fail(path, errno_text(errno));
+  if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a core file");
+  if (!S_ISREG(st.st_mode)) fail(path, "is not a regular file");
+  return fd;
+}
+
+const char* elf_type_name(unsigned type) {
+  switch (type) {
+    case ET_EXEC: return "an executable";
+    case ET_DYN: return "a shared object or PIE executable";
+    case ET_REL: return "an object file";
+    default: return "an ELF file of another type";
+  }
+}
+
+// Checks the ELF header; returns the Elf handle.
+ElfPtr open_core_elf(const std::string& path, int fd) {
+  ElfPtr elf(elf_begin(fd, ELF_C_READ, nullptr));
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
+    fail(path, "not an ELF core file (nor a threadleak snapshot)");
+  GElf_Ehdr eh;
+  if (!gelf_getehdr(elf.get(), &eh)) fail(path, std::string("unreadable ELF header: ") + elf_errmsg(-1));
+  if (eh.e_type != ET_CORE)
+    fail(path, std::string("is ") + elf_type_name(eh.e_type) +
+                   ", not a core dump (pass a program with --exe, and a core or --pid to inspect)");
+  if (eh.e_machine != EM_X86_64 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+    fail(path, "core of an unsupported architecture (threadleak reads x86-64 cores)");
+  return elf;
+}
+
+std::string read_bytes(const std::string& path, int fd, std::uint64_t off, std::uint64_t len,
+                       std::uint64_t file_size) {
+  if (off >= file_size) return {};
+  len = std::min(len, file_size - off);
+  std::string buf(len, '\0');
+  std::size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd, buf.data() + done, len - done, static_cast<off_t>(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail(path, "read error: " + errno_text(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  return buf;
+}
+
+struct Layout {
+  CoreNotes notes;
+  std::vector<Segment> segments;
+  std::uint64_t missing_bytes = 0;   // memory cut off by truncation
+};
+
+Layout read_layout(const std::string& path, int fd, Elf* elf, std::uint64_t file_size) {
+  Layout lay;
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0) fail(path, std::string("unreadable program headers: ") + elf_errmsg(-1));
+  std::uint64_t note_bytes = 0;
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf, static_cast<int>(i), &ph)) fail(path, "truncated: program headers cut off");
+    if (ph.p_type == PT_LOAD) {
+      Segment s{ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz};
+      std::uint64_t avail = ph.p_offset < file_size ? file_size - ph.p_offset : 0;
+      if (s.filesz > avail) { lay.missing_bytes += s.filesz - avail; s.filesz = avail; }
+      lay.segments.push_back(s);
+    } else if (ph.p_type == PT_NOTE) {
+      note_bytes += ph.p_filesz;
+      if (note_bytes > kMaxNoteBytes) fail(path, "notes larger than 1 GiB: not a plausible core");
+      parse_core_notes(read_bytes(path, fd, ph.p_offset, ph.p_filesz, file_size), lay.notes);
+    }
+  }
+  return lay;
+}
+
+bool is_crash_signal(int sig) {
+  switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+    case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS: return true;
+    default: return false;
+  }
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+// The kernel writes the thread that took the fatal signal first, with
+// pr_cursig set; gcore of a healthy process records no such signal.
+std::optional<CrashInfo> crash_of(const CoreNotes& n) {
+  if (n.threads.empty()) return std::nullopt;
+  int sig = n.threads.front().cursig;
+  if (!is_crash_signal(sig)) return std::nullopt;
+  CrashInfo c;
+  c.tid = n.threads.front().tid;
+  c.signal = sig;
+  c.signal_name = signal_name(sig);
+  if (n.siginfo_signo == sig) c.address = n.siginfo_addr;
+  return c;
+}
+
+std::string iso_time(time_t t) {
+  char buf[32];
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string executable_of(const CoreNotes& n) {
+  for (const auto& f : n.files)
+    if (n.entry >= f.start && n.entry < f.end) return f.path;
+  return n.files.empty() ? n.fname : n.files.front().path;
+}
+
+void report_modules(Target& t, const Source& src) {
+  t.setup = std::make_unique<DwflSetup>();
+  init_callbacks(*t.setup, src, false);
+  t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
+  if (!t.dwfl) fail(t.origin, "dwfl_begin: " + dwfl_error());
+  const char* exe = src.exe.empty() ? nullptr : src.exe.c_str();
+  int n = dwfl_core_file_report(t.dwfl.get(), t.elf.get(), exe);
+  if (n < 0) t.warnings.push_back("could not list the core's modules: " + dwfl_error());
+  if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
+    fail(t.origin, "dwfl_report_end: " + dwfl_error());
+}
+
+void check_exe(const Source& src) {
+  if (src.exe.empty()) return;
+  struct stat st;
+  Fd fd = open_input(src.exe, st);
+  ElfPtr elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
+  GElf_Ehdr eh;
+  if (!elf || elf_kind(elf.get()) != ELF_K_ELF || !gelf_getehdr(elf.get(), &eh))
+    fail(src.exe, "--exe is not an ELF executable");
+  if (eh.e_type == ET_CORE) fail(src.exe, "--exe is a core dump, not an executable");
+}
+
+}  // namespace
+
+std::unique_ptr<Target> open_core(const Source& src) {
+  elf_version(EV_CURRENT);
+  check_exe(src);
+  auto t = std::make_unique<Target>();
+  t->kind = "core";
+  t->origin = src.file;
+  struct stat st;
+  t->fd = open_input(src.file, st);
+  t->elf = open_core_elf(src.file, t->fd.get());
+  Layout lay = read_layout(src.file, t->fd.get(), t->elf.get(), static_cast<std::uint64_t>(st.st_size));
+  if (lay.notes.threads.empty())
+    fail(src.file, lay.notes.problems.empty() ? "truncated or damaged: the core records no threads"
+                                              : "damaged: " + lay.notes.problems.front());
+  for (const auto& p : lay.notes.problems) t->warnings.push_back("core notes: " + p);
+  if (lay.missing_bytes)
+    t->warnings.push_back(fmt::format("core is truncated: {} bytes of memory are missing; "
+                                      "stacks there end early", lay.missing_bytes));
+  t->pid = lay.notes.pid ? lay.notes.pid : lay.notes.threads.front().tid;
+  t->executable = src.exe.empty() ? executable_of(lay.notes) : src.exe;
+  t->entry = lay.notes.entry;
+  t->captured_at = iso_time(st.st_mtime);
+  t->crash = crash_of(lay.notes);
+  t->threads = std::move(lay.notes.threads);
+  for (auto& th : t->threads)
+    if (th.tid == t->pid) th.name = lay.notes.fname;
+  std::sort(t->threads.begin(), t->threads.end(),
+            [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
+  t->memory = std::make_unique<CoreMemory>(t->fd.get(), std::move(lay.segments));
+  report_modules(*t, src);
+  check_modules(t->dwfl.get(), t->warnings);
+  return t;
+}
+
+}  // namespace threadleak::detail

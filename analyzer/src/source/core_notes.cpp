@@ -1,0 +1,115 @@
+#include "source/core_notes.hpp"
+
+#include <elf.h>
+
+#include <cstring>
+
+namespace threadleak::detail {
+namespace {
+
+constexpr std::size_t kPrstatusSize = 336;   // x86-64 struct elf_prstatus
+constexpr std::size_t kPrstatusPid = 32;     // pr_pid
+constexpr std::size_t kPrstatusCursig = 12;  // pr_cursig (short)
+constexpr std::size_t kPrstatusReg = 112;    // pr_reg (struct user_regs_struct)
+constexpr std::size_t kPrpsinfoSize = 136;   // x86-64 struct elf_prpsinfo
+constexpr std::uint32_t kNtSiginfo = 0x53494749;  // "SIGI"
+constexpr std::uint32_t kNtFile = 0x46494c45;     // "FILE"
+
+template <typename T>
+T load(std::string_view d, std::size_t off) {
+  T v{};
+  if (off + sizeof(T) <= d.size()) std::memcpy(&v, d.data() + off, sizeof(T));
+  return v;
+}
+
+std::string cstr(std::string_view d, std::size_t off, std::size_t max) {
+  if (off >= d.size()) return {};
+  std::string_view s = d.substr(off, std::min(max, d.size() - off));
+  return std::string(s.substr(0, s.find('\0')));
+}
+
+void parse_prstatus(std::string_view desc, CoreNotes& out) {
+  if (desc.size() < kPrstatusReg + sizeof(UserRegs)) {
+    out.problems.push_back("NT_PRSTATUS note too short (" + std::to_string(desc.size()) + " bytes)");
+    return;
+  }
+  RawThread t;
+  t.tid = load<std::int32_t>(desc, kPrstatusPid);
+  t.cursig = load<std::int16_t>(desc, kPrstatusCursig);
+  UserRegs regs;
+  std::memcpy(&regs, desc.data() + kPrstatusReg, sizeof regs);
+  t.regs = regs;
+  out.threads.push_back(std::move(t));
+}
+
+void parse_prpsinfo(std::string_view desc, CoreNotes& out) {
+  if (desc.size() < kPrpsinfoSize) return;
+  out.pid = load<std::int32_t>(desc, 24);
+  out.fname = cstr(desc, 40, 16);
+  out.psargs = cstr(desc, 56, 80);
+}
+
+void parse_siginfo(std::string_view desc, CoreNotes& out) {
+  if (out.siginfo_signo || desc.size() < 24) return;
+  out.siginfo_signo = load<std::int32_t>(desc, 0);
+  int signo = *out.siginfo_signo;
+  if (signo == 11 || signo == 7 || signo == 4 || signo == 8)  // SEGV, BUS, ILL, FPE carry si_addr
+    out.siginfo_addr = load<std::uint64_t>(desc, 16);
+}
+
+void parse_auxv(std::string_view desc, CoreNotes& out) {
+  for (std::size_t off = 0; off + 16 <= desc.size(); off += 16)
+    if (load<std::uint64_t>(desc, off) == AT_ENTRY) out.entry = load<std::uint64_t>(desc, off + 8);
+}
+
+void parse_file(std::string_view desc, CoreNotes& out) {
+  std::uint64_t count = load<std::uint64_t>(desc, 0);
+  std::uint64_t page = load<std::uint64_t>(desc, 8);
+  if (desc.size() < 16 || count > (desc.size() - 16) / 24) {
+    out.problems.push_back("NT_FILE note malformed");
+    return;
+  }
+  std::size_t names = 16 + count * 24;
+  for (std::uint64_t i = 0; i < count && names < desc.size(); ++i) {
+    MappedFile f;
+    f.start = load<std::uint64_t>(desc, 16 + i * 24);
+    f.end = load<std::uint64_t>(desc, 24 + i * 24);
+    f.page_offset = load<std::uint64_t>(desc, 32 + i * 24) * page;
+    f.path = cstr(desc, names, desc.size() - names);
+    names += f.path.size() + 1;
+    out.files.push_back(std::move(f));
+  }
+}
+
+std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+}  // namespace
+
+void parse_core_notes(std::string_view data, CoreNotes& out) {
+  std::size_t off = 0;
+  while (off + 12 <= data.size()) {
+    auto namesz = load<std::uint32_t>(data, off);
+    auto descsz = load<std::uint32_t>(data, off + 4);
+    auto type = load<std::uint32_t>(data, off + 8);
+    std::size_t desc_off = off + 12 + align4(namesz);
+    if (namesz > data.size() || descsz > data.size() || desc_off + descsz > data.size()) {
+      out.problems.push_back("a note runs past the end of its segment");
+      return;
+    }
+    std::string_view name = data.substr(off + 12, namesz);
+    std::string_view desc = data.substr(desc_off, descsz);
+    if (name.starts_with("CORE")) {
+      switch (type) {
+        case NT_PRSTATUS: parse_prstatus(desc, out); break;
+        case NT_PRPSINFO: parse_prpsinfo(desc, out); break;
+        case NT_AUXV: parse_auxv(desc, out); break;
+        case kNtSiginfo: parse_siginfo(desc, out); break;
+        case kNtFile: parse_file(desc, out); break;
+        default: break;
+      }
+    }
+    off = desc_off + align4(descsz);
+  }
+}
+
+}  // namespace threadleak::detail

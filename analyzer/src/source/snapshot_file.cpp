@@ -1,0 +1,176 @@
+// Source: a snapshot file, the JSON `threadleak snapshot` writes.
+//
+// Layout (docs/snapshot.md): process facts, a table of distinct frames, a
+// table of distinct stacks (lists of frame indices, innermost first), and
+// threads that name their stack by index. Thousands of threads share a few
+// stacks, so the file stays small. Every field is checked on reading: the
+// file may be truncated, hand-edited or hostile.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "report/json_model.hpp"
+#include "target.hpp"
+
+namespace threadleak {
+namespace {
+
+constexpr const char* kFormat = "threadleak-snapshot";
+constexpr std::uint64_t kMaxFileBytes = 1ull << 30;
+
+using nlohmann::json;
+
+std::string frame_key(const Frame& f) {
+  return fmt::format("{:x}|{:x}|{}|{}|{}|{}|{}|{}|{}|{}", f.pc, f.rel_pc, f.module, f.build_id,
+                     f.function, f.offset, f.file, f.line, f.inlined, f.own_code);
+}
+
+std::uint64_t parse_hex(const json& v) {
+  const std::string& s = v.get_ref<const std::string&>();
+  std::size_t used = 0;
+  std::uint64_t x = std::stoull(s, &used, 16);
+  if (used != s.size()) throw std::invalid_argument("bad hex number '" + s + "'");
+  return x;
+}
+
+Frame frame_from(const json& j) {
+  Frame f;
+  f.pc = parse_hex(j.at("pc"));
+  f.rel_pc = parse_hex(j.at("rel_pc"));
+  f.module = j.at("module").get<std::string>();
+  f.function = j.at("function").get<std::string>();
+  f.offset = j.at("offset").get<std::uint64_t>();
+  f.build_id = j.value("build_id", "");
+  f.file = j.value("file", "");
+  f.line = j.value("line", 0);
+  f.inlined = j.value("inlined", false);
+  f.own_code = j.value("own_code", false);
+  return f;
+}
+
+json modules_json(const std::vector<Module>& mods) {
+  json a = json::array();
+  for (const auto& m : mods)
+    a.push_back({{"name", m.name}, {"path", m.path}, {"build_id", m.build_id},
+                 {"start", fmt::format("{:#x}", m.start)}, {"end", fmt::format("{:#x}", m.end)}});
+  return a;
+}
+
+void read_process(const json& j, Snapshot& s) {
+  s.pid = j.at("pid").get<int>();
+  s.executable = j.at("executable").get<std::string>();
+  s.captured_at = j.value("captured_at", "");
+  s.warnings = j.value("warnings", std::vector<std::string>{});
+  for (const auto& m : j.value("modules", json::array()))
+    s.modules.push_back({m.at("name").get<std::string>(), m.value("path", ""),
+                         m.value("build_id", ""), parse_hex(m.at("start")), parse_hex(m.at("end"))});
+  if (j.contains("crash")) {
+    const json& c = j.at("crash");
+    CrashInfo ci{c.at("tid").get<int>(), c.at("signal").get<int>(), c.value("signal_name", ""), {}};
+    if (c.contains("address")) ci.address = parse_hex(c.at("address"));
+    s.crash = ci;
+  }
+}
+
+Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
+  Thread t;
+  t.tid = j.at("tid").get<int>();
+  t.name = j.value("name", "");
+  std::string label = j.at("state").get<std::string>();
+  auto st = state_from_string(label);
+  if (!st) throw std::invalid_argument("unknown state '" + label + "'");
+  t.state = *st;
+  if (t.state == State::syscall) t.syscall_name = label.substr(8);
+  else t.syscall_name = j.value("syscall", "");
+  auto idx = j.at("stack").get<std::size_t>();
+  if (idx >= stacks.size()) throw std::out_of_range("thread names a stack that does not exist");
+  t.frames = stacks[idx];
+  t.error = j.value("error", "");
+  t.truncated = j.value("truncated", false);
+  return t;
+}
+
+}  // namespace
+
+std::string to_snapshot_json(const Snapshot& s) {
+  json frames = json::array(), stacks = json::array(), threads = json::array();
+  std::map<std::string, std::size_t> frame_ids;
+  std::map<std::vector<std::size_t>, std::size_t> stack_ids;
+  for (const auto& t : s.threads) {
+    std::vector<std::size_t> ids;
+    for (const auto& f : t.frames) {
+      auto [it, fresh] = frame_ids.emplace(frame_key(f), frame_ids.size());
+      if (fresh) frames.push_back(detail::frame_json(f));
+      ids.push_back(it->second);
+    }
+    auto [sit, fresh] = stack_ids.emplace(ids, stack_ids.size());
+    if (fresh) stacks.push_back(ids);
+    json tj = {{"tid", t.tid}, {"name", t.name}, {"state", detail::state_label(t.state, t.syscall_name)},
+               {"stack", sit->second}};
+    if (!t.syscall_name.empty()) tj["syscall"] = t.syscall_name;
+    if (!t.error.empty()) tj["error"] = t.error;
+    if (t.truncated) tj["truncated"] = true;
+    threads.push_back(std::move(tj));
+  }
+  json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
+               {"executable", s.executable}, {"captured_at", s.captured_at},
+               {"warnings", s.warnings}, {"modules", modules_json(s.modules)}};
+  if (s.crash) {
+    proc["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal}, {"signal_name", s.crash->signal_name}};
+    if (s.crash->address) proc["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
+  }
+  json j = {{"format", kFormat}, {"version", Snapshot::kFormatVersion}, {"process", proc},
+            {"frames", frames}, {"stacks", stacks}, {"threads", threads}};
+  return j.dump(1) + "\n";
+}
+
+Snapshot from_snapshot_json(const std::string& text, const std::string& origin) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error(origin + ": malformed snapshot file (not valid JSON)");
+  try {
+    if (!j.is_object() || j.value("format", "") != kFormat)
+      throw Error(origin + ": not a threadleak snapshot file (no \"format\": \"" + kFormat + "\")");
+    int version = j.at("version").get<int>();
+    if (version > Snapshot::kFormatVersion)
+      throw Error(fmt::format("{}: snapshot format version {} is newer than this threadleak reads ({}); "
+                              "upgrade threadleak", origin, version, Snapshot::kFormatVersion));
+    if (version < 1) throw Error(fmt::format("{}: snapshot format version {} is invalid", origin, version));
+    Snapshot s;
+    s.source = "snapshot";
+    s.origin = origin;
+    read_process(j.at("process"), s);
+    std::vector<Frame> frames;
+    for (const auto& f : j.at("frames")) frames.push_back(frame_from(f));
+    std::vector<std::vector<Frame>> stacks;
+    for (const auto& st : j.at("stacks")) {
+      std::vector<Frame> fs;
+      for (const auto& i : st) {
+        auto idx = i.get<std::size_t>();
+        if (idx >= frames.size()) throw std::out_of_range("a stack names a frame that does not exist");
+        fs.push_back(frames[idx]);
+      }
+      stacks.push_back(std::move(fs));
+    }
+    for (const auto& t : j.at("threads")) s.threads.push_back(thread_from(t, stacks));
+    return s;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(origin + ": malformed snapshot file: " + e.what());
+  }
+}
+
+namespace detail {
+
+Snapshot load_snapshot_file(const std::string& path) {
+  std::string text = read_small_file(path, kMaxFileBytes + 1);
+  if (text.size() > kMaxFileBytes) throw Error(path + ": snapshot file larger than 1 GiB");
+  return from_snapshot_json(text, path);
+}
+
+}  // namespace detail
+}  // namespace threadleak

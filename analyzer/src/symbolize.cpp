@@ -1,0 +1,139 @@
+#include "symbolize.hpp"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace threadleak::detail {
+namespace {
+
+std::string basename_of(const char* path) {
+  if (!path) return {};
+  const char* slash = std::strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+// Module names that carry a PID ("[vdso: 1234]") are made stable.
+std::string module_name(const char* name) {
+  std::string n = basename_of(name);
+  if (n.starts_with("[vdso")) return "[vdso]";
+  return n;
+}
+
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr)) {
+      if (const char* s = dwarf_formstring(&attr)) return demangle(s);
+    }
+  }
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+    if (const char* s = dwarf_formstring(&attr)) return s;
+  return {};
+}
+
+std::string call_file(Dwarf_Die* cu, Dwarf_Die* inl) {
+  Dwarf_Attribute attr;
+  Dwarf_Word idx;
+  if (!dwarf_attr(inl, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &idx) != 0) return {};
+  Dwarf_Files* files;
+  size_t n;
+  if (dwarf_getsrcfiles(cu, &files, &n) != 0 || idx >= n) return {};
+  const char* f = dwarf_filesrc(files, idx, nullptr, nullptr);
+  return f ? f : "";
+}
+
+int call_line(Dwarf_Die* inl) {
+  Dwarf_Attribute attr;
+  Dwarf_Word line;
+  if (!dwarf_attr(inl, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line) != 0) return 0;
+  return static_cast<int>(line);
+}
+
+// Expands inlined calls at pc: innermost first. `base` is the frame for the
+// real (outermost) function; its file:line is the line table's for pc.
+void expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::vector<Frame>& out) {
+  Dwarf_Addr bias;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+  std::unique_ptr<Dwarf_Die, decltype(&std::free)> hold(scopes, &std::free);
+  std::string file = base.file;
+  int line = base.line;
+  for (int i = 0; i < n; ++i) {
+    if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine) continue;
+    Frame f = base;
+    f.function = die_function_name(&scopes[i]);
+    f.offset = 0;
+    f.inlined = true;
+    f.file = file;
+    f.line = line;
+    out.push_back(f);
+    file = call_file(cu, &scopes[i]);
+    line = call_line(&scopes[i]);
+  }
+  Frame outer = base;
+  outer.file = file;
+  outer.line = line;
+  out.push_back(outer);
+}
+
+}  // namespace
+
+std::string demangle(const char* name) {
+  if (!name) return {};
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> d(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                                 &std::free);
+  return status == 0 && d ? std::string(d.get()) : std::string(name);
+}
+
+std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
+  Frame f;
+  f.pc = pc;
+  Dwfl_Module* mod = dwfl_addrmodule(dwfl_, pc);
+  if (!mod) return {f};
+  Dwarf_Addr start = 0, end = 0;
+  const char* name = dwfl_module_info(mod, nullptr, &start, &end, nullptr, nullptr, nullptr, nullptr);
+  f.module = module_name(name);
+  f.rel_pc = pc - start;
+  f.own_code = entry_ >= start && entry_ < end;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  if (n > 0) f.build_id = hex_bytes(bits, n);
+  GElf_Off off = 0;
+  GElf_Sym sym;
+  if (const char* s = dwfl_module_addrinfo(mod, pc, &off, &sym, nullptr, nullptr, nullptr)) {
+    f.function = demangle(s);
+    f.offset = off;
+  }
+  if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {
+    int lineno = 0;
+    if (const char* src = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+      f.file = src;
+      f.line = lineno;
+    }
+  }
+  std::vector<Frame> out;
+  expand_inlines(mod, pc, f, out);
+  return out;
+}
+
+void Symbolizer::append(const RawFrame& raw, std::vector<Frame>& out) {
+  // A caller's pc is a return address: the call is the instruction before.
+  std::uint64_t lookup_pc = raw.activation || raw.pc == 0 ? raw.pc : raw.pc - 1;
+  auto it = cache_.find(lookup_pc);
+  if (it == cache_.end()) it = cache_.emplace(lookup_pc, lookup(lookup_pc)).first;
+  for (Frame f : it->second) {
+    f.pc = raw.pc;
+    f.rel_pc += raw.pc - lookup_pc;
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace threadleak::detail

@@ -1,0 +1,32 @@
+// Symbolization: PC -> module, function (demangled), file:line, inlined
+// calls. Each distinct PC is looked up once per Symbolizer; thousands of
+// threads share a few dozen PCs.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "threadleak/snapshot.hpp"
+#include "unwind.hpp"
+
+namespace threadleak::detail {
+
+class Symbolizer {
+ public:
+  // `dwfl` must outlive the Symbolizer; `entry` (AT_ENTRY) marks the main executable.
+  Symbolizer(Dwfl* dwfl, std::uint64_t entry) : dwfl_(dwfl), entry_(entry) {}
+  // Appends the frames for one raw frame (several when calls were inlined).
+  void append(const RawFrame& raw, std::vector<Frame>& out);
+  std::size_t distinct_pcs() const { return cache_.size(); }
+
+ private:
+  std::vector<Frame> lookup(std::uint64_t lookup_pc);
+  Dwfl* dwfl_;
+  std::uint64_t entry_;
+  std::unordered_map<std::uint64_t, std::vector<Frame>> cache_;
+};
+
+std::string demangle(const char* name);
+
+}  // namespace threadleak::detail

@@ -1,0 +1,86 @@
+// The raw capture every source produces before unwinding: process facts,
+// per-thread registers, a way to read the target's memory, and a Dwfl with
+// the target's modules reported. Internal to the analyzer.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "threadleak/threadleak.hpp"
+#include "util.hpp"
+
+namespace threadleak::detail {
+
+// x86-64 `struct user_regs_struct`, the layout of NT_PRSTATUS pr_reg and of
+// PTRACE_GETREGS.
+struct UserRegs {
+  std::uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx,
+      rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs;
+};
+static_assert(sizeof(UserRegs) == 27 * 8);
+
+// The 17 DWARF x86-64 registers (0 rax .. 15 r15, 16 rip) from UserRegs.
+std::array<std::uint64_t, 17> dwarf_regs(const UserRegs& r);
+
+struct RawThread {
+  int tid = 0;
+  std::string name;
+  std::optional<UserRegs> regs;     // nullopt: the thread could not be read
+  int cursig = 0;                   // signal the thread was stopped by (cores)
+  std::string error;                // why regs are missing
+};
+
+// Read access to the target's address space. Implementations must be safe
+// against any address (return a short count, never crash).
+class Memory {
+ public:
+  virtual ~Memory() = default;
+  // Copies up to len bytes at addr into buf; returns how many were copied.
+  virtual std::size_t read(std::uint64_t addr, void* buf, std::size_t len) = 0;
+};
+
+// Dwfl callbacks shared by the sources: find files by build-id / path (with
+// an optional sysroot prefix) and separate debug info in the debug dirs.
+struct DwflSetup {
+  std::string sysroot;
+  std::string debuginfo_path;   // ':'-separated, as libdwfl wants it
+  char* debuginfo_path_ptr = nullptr;
+  Dwfl_Callbacks callbacks{};
+};
+// One captured target. Member order matters: the Dwfl is destroyed before
+// the Elf it was attached with and before the fd the Elf reads from.
+struct Target {
+  std::string kind;                 // "core" or "live"
+  std::string origin;               // what to name in messages
+  int pid = 0;
+  std::string executable;
+  std::string captured_at;
+  std::uint64_t entry = 0;          // AT_ENTRY: identifies the main executable's module
+  std::vector<RawThread> threads;   // sorted by TID
+  std::optional<CrashInfo> crash;
+  std::vector<std::string> warnings;
+  std::unique_ptr<Memory> memory;
+
+  std::unique_ptr<DwflSetup> setup; // callbacks the Dwfl points at: outlives it
+  Fd fd;                            // the core file, if any
+  ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
+  DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
+};
+
+// Opens a core file. Throws Error naming the file on anything fatal.
+std::unique_ptr<Target> open_core(const Source& src);
+// Freezes a live process briefly, copies registers and stacks, thaws it.
+std::unique_ptr<Target> open_live(const Source& src);
+// Reads a snapshot file written by to_snapshot_json.
+Snapshot load_snapshot_file(const std::string& path);
+
+// Fills `setup.callbacks` for core files (build-id lookup) or live processes.
+void init_callbacks(DwflSetup& setup, const Source& src, bool live);
+// Warnings for modules whose file could not be found or did not match.
+void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings);
+
+}  // namespace threadleak::detail

@@ -1,0 +1,38 @@
+// Unwinding every thread of a Target into raw PCs with libdwfl, through our
+// own Dwfl_Thread_Callbacks (registers from the Target, memory from its
+// Memory): linear in threads, no stock core callbacks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "target.hpp"
+
+namespace threadleak::detail {
+
+struct RawFrame {
+  std::uint64_t pc = 0;
+  bool activation = false;   // frame 0 or a signal frame: pc is exact, not a return address
+};
+
+struct RawStack {
+  std::vector<RawFrame> frames;
+  std::string error;         // unwinding stopped on this error
+  bool truncated = false;
+};
+
+// Unwinds all threads of `t`; result[i] belongs to t.threads[i].
+// Throws Error if libdwfl refuses the target as a whole.
+std::vector<RawStack> unwind_all(Target& t, unsigned max_frames);
+
+// Unwind statistics, for the regression guard on callback counts.
+struct UnwindStats {
+  std::uint64_t next_thread_calls = 0;
+  std::uint64_t get_thread_calls = 0;
+  std::uint64_t set_registers_calls = 0;
+  std::uint64_t memory_reads = 0;
+};
+UnwindStats last_unwind_stats();
+
+}  // namespace threadleak::detail

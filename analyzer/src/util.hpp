@@ -1,0 +1,60 @@
+// Small RAII types and helpers shared by the stages: file descriptors,
+// libelf/libdw handles, logging and formatting of hex addresses.
+#pragma once
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace threadleak::detail {
+
+// A move-only owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) { reset(); fd_ = std::exchange(o.fd_, -1); }
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset() { if (fd_ >= 0) ::close(fd_); fd_ = -1; }
+
+ private:
+  int fd_ = -1;
+};
+
+struct ElfDeleter { void operator()(Elf* e) const { elf_end(e); } };
+struct DwflDeleter { void operator()(Dwfl* d) const { dwfl_end(d); } };
+using ElfPtr = std::unique_ptr<Elf, ElfDeleter>;
+using DwflPtr = std::unique_ptr<Dwfl, DwflDeleter>;
+
+// The library's log channel (see set_log_sink); cheap when nobody listens.
+bool log_enabled();
+void log(const std::string& msg);
+
+std::string hex(std::uint64_t v);
+// Two lowercase hex digits.
+std::string fmt_byte(unsigned char b);
+// Build-id bytes as lowercase hex.
+std::string hex_bytes(const unsigned char* p, int n);
+// libdwfl's last error as text.
+std::string dwfl_error();
+// strerror(errno) of the given errno value.
+std::string errno_text(int err);
+
+// Reads a whole small text file (e.g. under /proc); "" on failure.
+std::string read_small_file(const std::string& path, std::size_t limit = 1 << 20);
+
+}  // namespace threadleak::detail
