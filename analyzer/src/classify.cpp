@@ -20,6 +20,7 @@ constexpr long kPoll[] = {7 /*poll*/, 23 /*select*/, 232 /*epoll_wait*/, 270 /*p
                           271 /*ppoll*/, 281 /*epoll_pwait*/, 441 /*epoll_pwait2*/};
 constexpr long kSignalWait[] = {34 /*pause*/, 128 /*rt_sigtimedwait*/, 130 /*rt_sigsuspend*/};
 constexpr long kFutex = 202;
+constexpr long kRestartSyscall = 219;
 constexpr std::size_t kTopFrames = 10;   // how deep to look for the blocking call
 
 template <std::size_t N>
@@ -59,6 +60,24 @@ std::optional<State> from_frames(const std::vector<Frame>& frames) {
   return std::nullopt;
 }
 
+// A system call interrupted by a stop (a debugger, our own freeze, a signal)
+// resumes as restart_syscall, which hides the original number; the libc
+// wrapper on top of the stack still tells what it was.
+struct Wrapper { std::string_view function; long nr; };
+constexpr std::array<Wrapper, 8> kWrappers{{
+    {"clock_nanosleep", 230}, {"nanosleep", 35}, {"epoll_wait", 232}, {"epoll_pwait", 281},
+    {"ppoll", 271}, {"poll", 7}, {"select", 23}, {"futex", kFutex},
+}};
+
+long original_syscall(const std::vector<Frame>& frames, long nr) {
+  std::size_t n = std::min<std::size_t>(frames.size(), 3);
+  for (std::size_t i = 0; i < n; ++i)
+    for (const Wrapper& w : kWrappers)
+      if (frames[i].function.find(w.function) != std::string::npos) return w.nr;
+  if (from_frames(frames)) return kFutex;
+  return nr;
+}
+
 }  // namespace
 
 void classify(Thread& t, std::optional<long> syscall_nr, bool crashed) {
@@ -67,6 +86,7 @@ void classify(Thread& t, std::optional<long> syscall_nr, bool crashed) {
   if (!syscall_nr) { t.state = State::unknown; return; }
   long nr = *syscall_nr;
   if (nr < 0) { t.state = State::running; return; }
+  if (nr == kRestartSyscall) nr = original_syscall(t.frames, nr);
   t.syscall_name = syscall_name(nr);
   if (nr == kFutex) {
     if (auto s = from_frames(t.frames)) { t.state = *s; return; }

@@ -15,7 +15,7 @@ namespace {
 const std::string& module_key(const Frame& f) { return f.build_id.empty() ? f.module : f.build_id; }
 
 std::string frame_signature(const Frame& f, GroupBy by) {
-  if (by == GroupBy::function && !f.function.empty()) return f.module + "!" + f.function;
+  if (by == GroupBy::function && !f.function.empty()) return module_key(f) + "!" + f.function;
   return fmt::format("{}+{:x}{}", module_key(f), f.rel_pc, f.inlined ? "i" : "");
 }
 

@@ -56,25 +56,32 @@ int call_line(Dwarf_Die* inl) {
 
 // Expands inlined calls at pc: innermost first. `base` is the frame for the
 // real (outermost) function; its file:line is the line table's for pc.
+// dwarf_getscopes finds the innermost scope; dwarf_getscopes_die then walks
+// out through the abstract origins, which sees every level of nesting.
 void expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::vector<Frame>& out) {
   Dwarf_Addr bias;
   Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
   Dwarf_Die* scopes = nullptr;
   int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
   std::unique_ptr<Dwarf_Die, decltype(&std::free)> hold(scopes, &std::free);
+  Dwarf_Die* chain = nullptr;
+  int m = n > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+  std::unique_ptr<Dwarf_Die, decltype(&std::free)> hold_chain(chain, &std::free);
   std::string file = base.file;
   int line = base.line;
-  for (int i = 0; i < n; ++i) {
-    if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine) continue;
+  for (int i = 0; i < m; ++i) {
+    int tag = dwarf_tag(&chain[i]);
+    if (tag == DW_TAG_subprogram) break;
+    if (tag != DW_TAG_inlined_subroutine) continue;
     Frame f = base;
-    f.function = die_function_name(&scopes[i]);
+    f.function = die_function_name(&chain[i]);
     f.offset = 0;
     f.inlined = true;
     f.file = file;
     f.line = line;
     out.push_back(f);
-    file = call_file(cu, &scopes[i]);
-    line = call_line(&scopes[i]);
+    file = call_file(cu, &chain[i]);
+    line = call_line(&chain[i]);
   }
   Frame outer = base;
   outer.file = file;

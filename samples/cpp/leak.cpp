@@ -1,0 +1,108 @@
+// The goleak story in C++. execute() asks for two resources with a 1 ms
+// timeout, each fetched by a thread of its own. get_resource_b ignores
+// cancellation and sleeps for an hour, so every call that times out leaves
+// one thread behind: a leak of one thread per request.
+// With --fixed, get_resource_b waits on the cancellation instead.
+//
+//   leak [--fixed] [--requests N]
+// Serves N requests (default 5), prints "ready THREADS", then on each stdin
+// line "more K" serves K more and prints "ready THREADS" again.
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <sstream>
+
+#include "park.hpp"
+
+namespace {
+
+bool g_fixed = false;
+sample::Registry g_sleepers;
+
+struct Call {
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  bool cancelled = false;
+};
+
+__attribute__((noinline)) void get_resource_a(std::shared_ptr<Call> call) {
+  std::lock_guard lock(call->mu);
+  ++call->done;
+  call->cv.notify_all();
+}
+
+// The bug: sleeps for an hour whatever the caller's deadline.
+__attribute__((noinline)) void get_resource_b(std::shared_ptr<Call> call) {
+  g_sleepers.add(sample::gettid());
+  if (g_fixed) {
+    std::unique_lock lock(call->mu);
+    call->cv.wait_for(lock, std::chrono::hours(1), [&] { return call->cancelled; });
+    return;
+  }
+  std::this_thread::sleep_for(std::chrono::hours(1));
+  std::lock_guard lock(call->mu);
+  ++call->done;
+  call->cv.notify_all();
+}
+
+// Returns false on "context deadline exceeded".
+__attribute__((noinline)) bool execute(std::chrono::milliseconds timeout) {
+  auto call = std::make_shared<Call>();
+  std::thread(get_resource_a, call).detach();
+  std::thread(get_resource_b, call).detach();
+  std::unique_lock lock(call->mu);
+  bool ok = call->cv.wait_for(lock, timeout, [&] { return call->done == 2; });
+  call->cancelled = true;
+  call->cv.notify_all();
+  return ok;
+}
+
+int live_threads() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+std::size_t g_served = 0;
+
+void serve(int n) {
+  for (int i = 0; i < n; ++i) execute(std::chrono::milliseconds(1));
+  g_served += static_cast<std::size_t>(n);
+  if (!g_fixed) g_sleepers.wait_blocked(g_served);
+  else std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let cancelled threads exit
+  // Wait until the short-lived threads are gone, so the count is exact.
+  int expected = 1 + (g_fixed ? 0 : static_cast<int>(g_served));
+  for (int i = 0; i < 2000 && live_threads() != expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  sample::say("ready " + std::to_string(live_threads()));
+}
+
+__attribute__((noinline)) void wait_for_command() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd;
+    int n = 0;
+    in >> cmd >> n;
+    if (cmd == "more") serve(n);
+    if (cmd == "quit") return;
+  }
+  for (;;) pause();  // stdin closed: stay parked for inspection
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int requests = 5;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--fixed")) g_fixed = true;
+    if (!std::strcmp(argv[i], "--requests") && i + 1 < argc) requests = std::atoi(argv[++i]);
+  }
+  serve(requests);
+  wait_for_command();
+  std::_Exit(0);
+}
