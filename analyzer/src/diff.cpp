@@ -8,12 +8,18 @@
 namespace threadleak {
 namespace {
 
-// "worker" matches "worker", "worker(int)" and "worker<T>(...)"; a full
-// demangled name matches itself.
+// A pattern names a function: "worker" matches "worker", "worker(int)",
+// "ns::worker<T>(...)" is matched by "ns::worker", and a template's return
+// type in front ("void ns::f<...>(...)") does not get in the way.
 bool function_matches(const std::string& fn, const std::string& pattern) {
-  if (fn == pattern) return true;
-  return fn.size() > pattern.size() && fn.compare(0, pattern.size(), pattern) == 0 &&
-         (fn[pattern.size()] == '(' || fn[pattern.size()] == '<');
+  if (pattern.empty()) return false;
+  for (std::size_t pos = fn.find(pattern); pos != std::string::npos; pos = fn.find(pattern, pos + 1)) {
+    bool starts = pos == 0 || fn[pos - 1] == ' ';
+    std::size_t end = pos + pattern.size();
+    bool ends = end == fn.size() || fn[end] == '(' || fn[end] == '<';
+    if (starts && ends) return true;
+  }
+  return false;
 }
 
 bool any_matches(const std::string& fn, const std::vector<std::string>& patterns) {
@@ -21,11 +27,15 @@ bool any_matches(const std::string& fn, const std::vector<std::string>& patterns
                      [&](const std::string& p) { return function_matches(fn, p); });
 }
 
-// "Top" is the innermost frame or the first frame of the program's own code.
+// "Top" is the innermost frame, or the program's own code up to its first
+// real (not inlined) function: what the thread was doing, as a reader names it.
 bool ignored(const Thread& t, const DiffOptions& o) {
   if (!t.frames.empty() && any_matches(t.frames.front().function, o.ignore_top)) return true;
-  if (const Frame* own = first_own_frame(t.frames); own && any_matches(own->function, o.ignore_top))
-    return true;
+  for (const Frame& f : t.frames) {
+    if (!f.own_code) continue;
+    if (any_matches(f.function, o.ignore_top)) return true;
+    if (!f.inlined) break;
+  }
   return std::any_of(t.frames.begin(), t.frames.end(),
                      [&](const Frame& f) { return any_matches(f.function, o.ignore_any); });
 }

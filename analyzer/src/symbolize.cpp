@@ -117,6 +117,9 @@ std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
   GElf_Sym sym;
   if (const char* s = dwfl_module_addrinfo(mod, pc, &off, &sym, nullptr, nullptr, nullptr)) {
     f.function = demangle(s);
+    // Versioned symbols ("clock_nanosleep@GLIBC_2.2.5", "...@@GLIBC_2.34"):
+    // the version says nothing to a reader and gets in the way of matching.
+    if (auto at = f.function.find('@'); at != std::string::npos && at > 0) f.function.resize(at);
     f.offset = off;
   }
   if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {
@@ -128,6 +131,10 @@ std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
   }
   std::vector<Frame> out;
   expand_inlines(mod, pc, f, out);
+  // Code inlined from system headers (libstdc++'s templates) sits in the
+  // executable but is not the program's own.
+  for (Frame& fr : out)
+    if (fr.file.starts_with("/usr/include/") || fr.file.starts_with("/usr/lib/")) fr.own_code = false;
   return out;
 }
 

@@ -50,7 +50,7 @@ struct Frame {
   std::string file;              // source file when DWARF says, else ""
   int line = 0;                  // 0 when unknown
   bool inlined = false;          // an inlined call expanded from the next outer frame's pc
-  bool own_code = false;         // in the main executable (not a shared library or vdso)
+  bool own_code = false;         // in the main executable, not inlined from a system header (/usr/include)
 };
 
 struct Thread {

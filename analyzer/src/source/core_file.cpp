@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include <elfutils/libdwelf.h>
+
 #include "source/core_memory.hpp"
 #include "source/core_notes.hpp"
 #include "target.hpp"
@@ -98,6 +100,10 @@ Layout read_layout(const std::string& path, int fd, Elf* elf, std::uint64_t file
       lay.segments.push_back(s);
     } else if (ph.p_type == PT_NOTE) {
       note_bytes += ph.p_filesz;
+      if (ph.p_offset + ph.p_filesz > file_size)
+        lay.notes.problems.push_back(fmt::format(
+            "core is truncated: its notes are cut off at byte {}; threads and modules recorded after "
+            "that are missing", file_size));
       if (note_bytes > kMaxNoteBytes) fail(path, "notes larger than 1 GiB: not a plausible core");
       parse_core_notes(read_bytes(path, fd, ph.p_offset, ph.p_filesz, file_size), lay.notes);
     }
@@ -158,8 +164,9 @@ void report_modules(Target& t, const Source& src) {
     fail(t.origin, "dwfl_report_end: " + dwfl_error());
 }
 
-void check_exe(const Source& src) {
-  if (src.exe.empty()) return;
+// Checks that --exe is an executable; returns its build-id ("" if none).
+std::string check_exe(const Source& src) {
+  if (src.exe.empty()) return {};
   struct stat st;
   Fd fd = open_input(src.exe, st);
   ElfPtr elf(elf_begin(fd.get(), ELF_C_READ, nullptr));
@@ -167,13 +174,34 @@ void check_exe(const Source& src) {
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF || !gelf_getehdr(elf.get(), &eh))
     fail(src.exe, "--exe is not an ELF executable");
   if (eh.e_type == ET_CORE) fail(src.exe, "--exe is a core dump, not an executable");
+  const void* id = nullptr;
+  ssize_t n = dwelf_elf_gnu_build_id(elf.get(), &id);
+  return n > 0 ? hex_bytes(static_cast<const unsigned char*>(id), static_cast<int>(n)) : "";
+}
+
+// The build-id the core records for its main executable (the module
+// holding AT_ENTRY), "" if unknown.
+std::string main_build_id(Dwfl* dwfl, std::uint64_t entry) {
+  Dwfl_Module* mod = entry ? dwfl_addrmodule(dwfl, entry) : nullptr;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = mod ? dwfl_module_build_id(mod, &bits, &vaddr) : 0;
+  return n > 0 ? hex_bytes(bits, n) : "";
+}
+
+void warn_exe_mismatch(Target& t, const Source& src, const std::string& exe_id) {
+  std::string core_id = main_build_id(t.dwfl.get(), t.entry);
+  if (src.exe.empty() || exe_id.empty() || core_id.empty() || exe_id == core_id) return;
+  t.warnings.push_back("--exe " + src.exe + " does not match the core: its build-id is " + exe_id +
+                       ", the core's executable has " + core_id +
+                       "; the executable's frames show as module+offset");
 }
 
 }  // namespace
 
 std::unique_ptr<Target> open_core(const Source& src) {
   elf_version(EV_CURRENT);
-  check_exe(src);
+  std::string exe_id = check_exe(src);
   auto t = std::make_unique<Target>();
   t->kind = "core";
   t->origin = src.file;
@@ -182,9 +210,10 @@ std::unique_ptr<Target> open_core(const Source& src) {
   t->elf = open_core_elf(src.file, t->fd.get());
   Layout lay = read_layout(src.file, t->fd.get(), t->elf.get(), static_cast<std::uint64_t>(st.st_size));
   if (lay.notes.threads.empty())
-    fail(src.file, lay.notes.problems.empty() ? "truncated or damaged: the core records no threads"
-                                              : "damaged: " + lay.notes.problems.front());
-  for (const auto& p : lay.notes.problems) t->warnings.push_back("core notes: " + p);
+    fail(src.file, "truncated or damaged: no thread found in the core" +
+                       (lay.notes.problems.empty() ? std::string() : " (" + lay.notes.problems.front() + ")"));
+  for (const auto& p : lay.notes.problems)
+    t->warnings.push_back(p.starts_with("core is") ? p : "core notes: " + p);
   if (lay.missing_bytes)
     t->warnings.push_back(fmt::format("core is truncated: {} bytes of memory are missing; "
                                       "stacks there end early", lay.missing_bytes));
@@ -200,6 +229,7 @@ std::unique_ptr<Target> open_core(const Source& src) {
             [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
   t->memory = std::make_unique<CoreMemory>(t->fd.get(), std::move(lay.segments));
   report_modules(*t, src);
+  warn_exe_mismatch(*t, src, exe_id);
   check_modules(t->dwfl.get(), t->warnings);
   return t;
 }

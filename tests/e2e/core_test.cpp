@@ -1,0 +1,165 @@
+// End to end on real cores: samples parked in known ways, dumped with gcore,
+// read by the threadleak CLI. Exact groups, counts, states and functions.
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using tl_test::Proc;
+
+namespace {
+
+const std::vector<std::string> kParkArgs = {"--condvar", "3", "--mutex", "2", "--sleep", "4", "--read", "2"};
+
+// Expected groups of `park` with kParkArgs, largest first (ties by signature,
+// which we do not pin, so compare as sorted lists).
+std::vector<std::string> park_expected() {
+  std::vector<std::string> e = {
+      "4 sleep (anonymous namespace)::sleeper()",
+      "3 condvar (anonymous namespace)::pool_worker()",
+      "2 mutex (anonymous namespace)::lock_waiter()",
+      "2 io (anonymous namespace)::pipe_reader()",
+      "1 sleep (anonymous namespace)::lock_holder()",
+      "1 io (anonymous namespace)::wait_for_command()",
+  };
+  std::sort(e.begin(), e.end());
+  return e;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+Proc start_park(const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> argv{tl_test::sample_bin("park")};
+  argv.insert(argv.end(), kParkArgs.begin(), kParkArgs.end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Proc(argv);
+}
+
+}  // namespace
+
+TEST(CoreStacks, ParkedThreadsGroupedByStackWithStates) {
+  Proc p = start_park();
+  EXPECT_EQ(p.expect("ready"), "ready 13");
+  std::string core = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto j = tl_test::threadleak_json({"stacks", core});
+  EXPECT_EQ(j.at("version"), 1);
+  EXPECT_EQ(j.at("process").at("threads"), 13);
+  EXPECT_EQ(j.at("process").at("pid"), p.pid());
+  EXPECT_EQ(sorted(tl_test::group_summaries(j.at("groups"))), park_expected());
+  // Largest first; TIDs sorted; every group's count matches its TIDs.
+  auto groups = j.at("groups");
+  EXPECT_EQ(groups[0].at("count"), 4);
+  for (const auto& g : groups) {
+    auto tids = g.at("threads").get<std::vector<int>>();
+    EXPECT_EQ(tids.size(), g.at("count").get<std::size_t>());
+    EXPECT_TRUE(std::is_sorted(tids.begin(), tids.end()));
+  }
+}
+
+TEST(CoreStacks, FramesCarryFileLineAndInlinedCalls) {
+  Proc p = start_park();
+  p.expect("ready");
+  std::string core = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto j = tl_test::threadleak_json({"stacks", core});
+  bool seen = false;
+  for (const auto& g : j.at("groups")) {
+    if (g.at("state") != "mutex") continue;
+    seen = true;
+    std::vector<std::string> fns;
+    for (const auto& f : g.at("frames")) fns.push_back(f.at("function"));
+    // std::lock_guard -> std::mutex::lock inlined into lock_waiter, as eu-stack -i shows.
+    auto it = std::find(fns.begin(), fns.end(), "std::mutex::lock()");
+    ASSERT_NE(it, fns.end());
+    EXPECT_EQ(*(it + 1), "std::lock_guard<std::mutex>::lock_guard(std::mutex&)");
+    EXPECT_EQ(*(it + 2), "(anonymous namespace)::lock_waiter()");
+    const auto& own = g.at("frames")[static_cast<std::size_t>(it + 2 - fns.begin())];
+    EXPECT_TRUE(own.at("file").get<std::string>().ends_with("samples/cpp/park.cpp"));
+    EXPECT_GT(own.at("line").get<int>(), 0);
+    EXPECT_EQ(own.at("module"), "park");
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST(CoreStacks, GroupByFunctionMergesNothingHereButKeepsCounts) {
+  Proc p = start_park();
+  p.expect("ready");
+  std::string core = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto j = tl_test::threadleak_json({"stacks", core, "--group-by", "function"});
+  EXPECT_EQ(sorted(tl_test::group_summaries(j.at("groups"))), park_expected());
+}
+
+TEST(CoreDiff, LeakingSampleGrowsByExactlyTheNewRequests) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "3"});
+  EXPECT_EQ(p.expect("ready"), "ready 4");
+  std::string core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  p.send("more 5");
+  EXPECT_EQ(p.expect("ready"), "ready 9");
+  std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+
+  auto j = tl_test::threadleak_json({"diff", core1, core2}, 1);
+  EXPECT_TRUE(j.at("same_process"));
+  ASSERT_EQ(j.at("leaked").size(), 1u);
+  const auto& g = j.at("leaked")[0];
+  EXPECT_EQ(g.at("baseline"), 3);
+  EXPECT_EQ(g.at("current"), 8);
+  EXPECT_EQ(g.at("new_threads").size(), 5u);
+  EXPECT_EQ(g.at("state"), "sleep");
+  EXPECT_EQ(tl_test::own_function(g.at("frames")),
+            "(anonymous namespace)::get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)");
+  EXPECT_EQ(j.at("gone").size(), 0u);
+  EXPECT_EQ(j.at("baseline_threads"), 4);
+  EXPECT_EQ(j.at("current_threads"), 9);
+}
+
+TEST(CoreDiff, FixedSampleDoesNotGrow) {
+  Proc p({tl_test::sample_bin("leak"), "--fixed", "--requests", "3"});
+  EXPECT_EQ(p.expect("ready"), "ready 1");
+  std::string d1 = tl_test::temp_dir(), d2 = tl_test::temp_dir();
+  std::string core1 = tl_test::gcore(p.pid(), d1);
+  p.send("more 5");
+  EXPECT_EQ(p.expect("ready"), "ready 1");
+  std::string core2 = tl_test::gcore(p.pid(), d2);
+  auto j = tl_test::threadleak_json({"diff", core1, core2}, 0);
+  EXPECT_EQ(j.at("leaked").size(), 0u);
+  EXPECT_FALSE(j.at("grew"));
+}
+
+TEST(CoreDiff, IgnoreRulesAndMinGrowth) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "1"});
+  p.expect("ready");
+  std::string d1 = tl_test::temp_dir(), d2 = tl_test::temp_dir();
+  std::string core1 = tl_test::gcore(p.pid(), d1);
+  p.send("more 2");
+  p.expect("ready");
+  std::string core2 = tl_test::gcore(p.pid(), d2);
+  tl_test::threadleak_json({"diff", core1, core2, "--ignore-top", "(anonymous namespace)::get_resource_b"}, 0);
+  tl_test::threadleak_json({"diff", core1, core2, "--ignore-top", "(anonymous namespace)::execute"}, 1);
+  tl_test::threadleak_json({"diff", core1, core2, "--ignore-any", "std::this_thread::sleep_for"}, 0);
+  auto j = tl_test::threadleak_json({"diff", core1, core2, "--ignore-any", "clock_nanosleep"}, 0);
+  EXPECT_EQ(j.at("ignored"), 4);   // sleepers on both sides: 1 at the baseline, 3 now
+  tl_test::threadleak_json({"diff", core1, core2, "--min-growth", "3"}, 0);
+  tl_test::threadleak_json({"diff", core1, core2, "--min-growth", "2"}, 1);
+}
+
+TEST(SnapshotFile, SavedBaselineDiffsLikeTheCore) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "2"});
+  p.expect("ready");
+  std::string dir = tl_test::temp_dir();
+  std::string core1 = tl_test::gcore(p.pid(), dir);
+  std::string snap = dir + "/base.json";
+  auto r = tl_test::run({tl_test::threadleak_bin(), "snapshot", core1, "-o", snap});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The snapshot alone gives the same groups as the core.
+  auto from_core = tl_test::threadleak_json({"stacks", core1});
+  auto from_snap = tl_test::threadleak_json({"stacks", snap});
+  EXPECT_EQ(from_core.at("groups"), from_snap.at("groups"));
+  p.send("more 3");
+  p.expect("ready");
+  std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto j = tl_test::threadleak_json({"diff", snap, core2}, 1);
+  ASSERT_EQ(j.at("leaked").size(), 1u);
+  EXPECT_EQ(j.at("leaked")[0].at("baseline"), 2);
+  EXPECT_EQ(j.at("leaked")[0].at("current"), 5);
+}

@@ -1,0 +1,67 @@
+// End-to-end test helpers: run sample programs, take real cores of them with
+// gcore, run the real threadleak CLI, parse its JSON. No mocks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tl_test {
+
+// Paths baked in by CMake.
+std::string threadleak_bin();
+std::string sample_bin(const std::string& name);
+
+// A fresh directory under the build tree's test area, removed at exit.
+std::string temp_dir();
+
+// A running sample with pipes to its stdin and stdout. Killed (SIGKILL) and
+// reaped on destruction.
+class Proc {
+ public:
+  explicit Proc(const std::vector<std::string>& argv);
+  ~Proc();
+  Proc(const Proc&) = delete;
+  Proc& operator=(const Proc&) = delete;
+  pid_t pid() const { return pid_; }
+  // Reads one line (without '\n'); fails the test after `timeout_s`.
+  std::string read_line(int timeout_s = 30);
+  // Reads lines until one starts with `prefix`; returns it.
+  std::string expect(const std::string& prefix, int timeout_s = 30);
+  void send(const std::string& line);
+  void kill_now();
+
+ private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::string buf_;
+};
+
+struct Result {
+  int status = -1;  // exit status, or 128+signal
+  std::string out, err;
+};
+
+// Runs a command to completion (killed after timeout_s); captures output.
+Result run(const std::vector<std::string>& argv, int timeout_s = 120);
+
+// Dumps a live process with gcore into dir; returns the core's path.
+std::string gcore(pid_t pid, const std::string& dir);
+
+// `threadleak ARGS... --json`, asserting the exit status; returns the parsed JSON.
+nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status = 0);
+
+// The first frame of the program's own code that is not an inlined call.
+std::string own_function(const nlohmann::json& frames);
+
+// A group summary "COUNT STATE OWN_FUNCTION", for exact comparisons.
+std::vector<std::string> group_summaries(const nlohmann::json& groups);
+
+// True when no thread of pid is stopped or traced (TracerPid 0, state not t/T).
+bool all_threads_running_untraced(pid_t pid, std::string* why = nullptr);
+
+}  // namespace tl_test

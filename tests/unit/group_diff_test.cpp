@@ -1,0 +1,111 @@
+#include <gtest/gtest.h>
+
+#include "builders.hpp"
+
+using namespace threadleak;
+using tl_unit::snapshot;
+
+TEST(Group, IdenticalStacksFormOneGroupLargestFirst) {
+  Snapshot s = snapshot(42, 5, 100);
+  auto groups = group(s, {});
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0].count(), 5u);
+  EXPECT_EQ(groups[0].state, State::sleep);
+  EXPECT_EQ(groups[0].tids, (std::vector<int>{100, 101, 102, 103, 104}));
+  EXPECT_EQ(groups[1].count(), 2u);
+  EXPECT_EQ(groups[1].state, State::condvar);
+  EXPECT_EQ(groups[2].count(), 1u);
+}
+
+TEST(Group, SameFramesDifferentStatesAreApart) {
+  Snapshot s = snapshot(42, 2, 100);
+  s.threads.back().state = State::running;
+  auto groups = group(s, {});
+  EXPECT_EQ(groups.size(), 4u);
+}
+
+TEST(Group, ByFunctionIgnoresOffsets) {
+  Snapshot s = snapshot(42, 2, 100);
+  s.threads.back().frames[1].rel_pc += 8;  // same function, another line
+  EXPECT_EQ(group(s, {GroupBy::pc}).size(), 4u);
+  EXPECT_EQ(group(s, {GroupBy::function}).size(), 3u);
+}
+
+TEST(Group, BuildIdBeatsModuleName) {
+  Snapshot s = snapshot(42, 2, 100);
+  for (auto& t : s.threads)
+    for (auto& f : t.frames) f.build_id = f.module == "libc.so.6" ? "abcd" : "";
+  s.threads.back().frames[0].module = "libc-2.36.so";  // another name, same build
+  EXPECT_EQ(group(s, {}).size(), 3u);
+}
+
+TEST(Diff, DifferentProcessesCompareCounts) {
+  Snapshot a = snapshot(42, 2, 100), b = snapshot(43, 7, 200);
+  Diff d = diff(a, b, {});
+  EXPECT_FALSE(d.same_process);
+  ASSERT_EQ(d.leaked.size(), 1u);
+  EXPECT_EQ(d.leaked[0].baseline, 2u);
+  EXPECT_EQ(d.leaked[0].current, 7u);
+  EXPECT_TRUE(d.leaked[0].new_tids.empty());
+  EXPECT_TRUE(d.gone.empty());
+  EXPECT_TRUE(d.grew());
+}
+
+TEST(Diff, SameProcessCountsNewTids) {
+  Snapshot a = snapshot(42, 3, 100), b = snapshot(42, 3, 102);  // 100,101 exited; 103,104 new
+  Diff d = diff(a, b, {});
+  EXPECT_TRUE(d.same_process);
+  ASSERT_EQ(d.leaked.size(), 1u);
+  EXPECT_EQ(d.leaked[0].new_tids, (std::vector<int>{103, 104}));
+  EXPECT_EQ(d.leaked[0].baseline, 3u);
+  EXPECT_EQ(d.leaked[0].current, 3u);
+}
+
+TEST(Diff, ShrunkAndVanishedGroupsAreGone) {
+  Snapshot a = snapshot(42, 4, 100), b = snapshot(43, 1, 200);
+  b.threads.erase(b.threads.begin() + 1, b.threads.begin() + 3);  // the pool vanished
+  Diff d = diff(a, b, {});
+  EXPECT_FALSE(d.grew());
+  ASSERT_EQ(d.gone.size(), 2u);
+  EXPECT_EQ(d.gone[0].baseline, 4u);
+  EXPECT_EQ(d.gone[0].current, 1u);
+  EXPECT_EQ(d.gone[1].baseline, 2u);
+  EXPECT_EQ(d.gone[1].current, 0u);
+}
+
+TEST(Diff, IgnoreTopMatchesInnermostOrFirstOwnFrame) {
+  Snapshot a = snapshot(42, 1, 100), b = snapshot(43, 4, 200);
+  DiffOptions o;
+  o.ignore_top = {"clock_nanosleep"};
+  EXPECT_FALSE(diff(a, b, o).grew());
+  o.ignore_top = {"worker_sleep"};
+  EXPECT_FALSE(diff(a, b, o).grew());
+  o.ignore_top = {"start_thread"};  // bottom frame: not "top"
+  EXPECT_TRUE(diff(a, b, o).grew());
+  o.ignore_top = {};
+  o.ignore_any = {"start_thread"};
+  Diff d = diff(a, b, o);
+  EXPECT_FALSE(d.grew());
+  EXPECT_EQ(d.ignored, 2u + 4u + 2u + 1u);
+}
+
+TEST(Diff, FunctionPatternsMatchWholeNamesOnly) {
+  Snapshot a = snapshot(42, 1, 100), b = snapshot(43, 4, 200);
+  for (auto& t : b.threads)
+    if (t.state == State::sleep) t.frames[1].function = "void ns::worker_sleep<int>(int)";
+  a.threads.back().frames[1].function = "void ns::worker_sleep<int>(int)";
+  DiffOptions o;
+  o.ignore_any = {"worker_sl"};
+  EXPECT_TRUE(diff(a, b, o).grew());
+  o.ignore_any = {"ns::worker_sleep"};
+  EXPECT_FALSE(diff(a, b, o).grew());
+}
+
+TEST(Diff, MinGrowth) {
+  Snapshot a = snapshot(42, 1, 100), b = snapshot(43, 3, 200);
+  DiffOptions o;
+  o.min_growth = 3;
+  EXPECT_FALSE(diff(a, b, o).grew());
+  o.min_growth = 2;
+  EXPECT_TRUE(diff(a, b, o).grew());
+}
