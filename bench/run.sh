@@ -64,6 +64,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 declare -A cell cpu live     # results, keyed "tool|scenario"
+failed=0
 
 # measure CMD...: runs CMD under the cap; sets wall/rss/cpus/rc.
 measure() {
@@ -162,7 +163,10 @@ run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
     elif [ "$rc" != 0 ] && [ "$tool" != eu-stack ]; then live[$tool|$sc]="failed ($rc)"
     else live[$tool|$sc]=$(printf '%s ms (run %.2f s)' "$g" "$wall"); fi
   done
-  local t0=$SECONDS
+  local t0=$SECONDS need
+  need=$(( (2 * n * 200 + 2 * heap * 1300) / 1024 + 2048 ))   # MiB for two cores, roughly
+  local avail; avail=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+  [ "$avail" -ge "$need" ] || die "$sc: two cores need about $need MiB, only $avail MiB free under $scratch"
   for c in a b; do
     gcore -o "$dir/core" "$park_pid" >/dev/null 2>&1 || die "gcore of $n threads failed"
     mv "$dir/core.$park_pid" "$dir/core.$c"
@@ -173,7 +177,10 @@ run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
   best_of "$tl" stacks --json "$core"
   record threadleak "$sc"
   local got; got=$(grep -o '"count": [0-9]*' "$last_out" | awk '{ n += $2 } END { print n + 0 }')
-  [ "$got" = "$expected_threads" ] || die "threadleak saw $got threads in $core, expected $expected_threads"
+  if [ "$got" != "$expected_threads" ]; then
+    echo "bench: threadleak saw $got threads in $core, expected $expected_threads" >&2
+    failed=1
+  fi
   best_of "$tl" diff "$dir/core.a" "$dir/core.b"
   record "threadleak diff" "$sc" 1
   best_of eu-stack --core "$core"
@@ -234,3 +241,4 @@ else
 fi
 echo "bench: done; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 print_tables "${scenarios[@]}"
+exit $failed
