@@ -64,19 +64,57 @@ ElfPtr open_core_elf(const std::string& path, int fd) {
   return elf;
 }
 
-std::string read_bytes(const std::string& path, int fd, std::uint64_t off, std::uint64_t len,
-                       std::uint64_t file_size) {
-  if (off >= file_size) return {};
-  len = std::min(len, file_size - off);
-  std::string buf(len, '\0');
+std::size_t align4(std::uint64_t n) { return static_cast<std::size_t>((n + 3) & ~std::uint64_t{3}); }
+
+// Length of the complete notes at the start of data (a note's header says
+// how long it is); a note cut off at the end is left for the next chunk.
+std::size_t complete_notes(std::string_view data) {
+  std::size_t off = 0;
+  while (off + 12 <= data.size()) {
+    std::uint32_t namesz, descsz;
+    std::memcpy(&namesz, data.data() + off, 4);
+    std::memcpy(&descsz, data.data() + off + 4, 4);
+    std::uint64_t end = off + 12 + align4(namesz) + align4(descsz);
+    if (end > data.size()) break;
+    off = static_cast<std::size_t>(end);
+  }
+  return off;
+}
+
+// Reads len bytes at off into buf (fewer only at the end of the file).
+std::size_t read_into(const std::string& path, int fd, std::uint64_t off, char* buf, std::size_t len) {
   std::size_t done = 0;
   while (done < len) {
-    ssize_t n = ::pread(fd, buf.data() + done, len - done, static_cast<off_t>(off + done));
+    ssize_t n = ::pread(fd, buf + done, len - done, static_cast<off_t>(off + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail(path, "read error: " + errno_text(errno));
+    if (n < 0) fail(path, "read error: " + errno_text(errno));
+    if (n == 0) break;
     done += static_cast<std::size_t>(n);
   }
-  return buf;
+  return done;
+}
+
+// Parses a PT_NOTE segment in chunks through one reused buffer: a
+// 10,000-thread core has ~35 MB of notes, mostly registers we skip
+// (FPREGSET, XSTATE), and holding them whole cost page faults and RSS.
+void parse_note_segment(const std::string& path, int fd, std::uint64_t off, std::uint64_t len,
+                        CoreNotes& notes) {
+  std::vector<char> buf(std::min<std::uint64_t>(len, 1u << 20));
+  std::uint64_t pos = 0;      // segment bytes consumed
+  while (pos < len) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, buf.size()));
+    std::size_t got = read_into(path, fd, off + pos, buf.data(), want);
+    bool last = pos + got >= len || got < want;
+    std::string_view chunk(buf.data(), got);
+    std::size_t n = last ? got : complete_notes(chunk);
+    if (n == 0 && !last) {    // one note larger than the buffer: grow it
+      buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, 2 * buf.size())));
+      continue;
+    }
+    parse_core_notes(chunk.substr(0, n), notes);
+    pos += n;
+    if (last) return;
+  }
 }
 
 struct Layout {
@@ -105,7 +143,7 @@ Layout read_layout(const std::string& path, int fd, Elf* elf, std::uint64_t file
             "core is truncated: its notes are cut off at byte {}; threads and modules recorded after "
             "that are missing", file_size));
       if (note_bytes > kMaxNoteBytes) fail(path, "notes larger than 1 GiB: not a plausible core");
-      parse_core_notes(read_bytes(path, fd, ph.p_offset, ph.p_filesz, file_size), lay.notes);
+      parse_note_segment(path, fd, ph.p_offset, ph.p_filesz, lay.notes);
     }
   }
   return lay;

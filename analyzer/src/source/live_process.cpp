@@ -1,10 +1,15 @@
 // Source: a live process, frozen for as short a time as possible.
 //
-// Freeze: PTRACE_SEIZE + PTRACE_INTERRUPT every thread (re-listing the task
-// directory until no new thread appears). Copy: registers (PTRACE_GETREGS),
-// the used part of each stack (from just below rsp to the end of its
-// mapping, through /proc/PID/mem) and /proc/PID/maps. Thaw: PTRACE_DETACH.
-// Unwinding and symbolizing happen afterwards, offline, on the copies.
+// Before: /proc/PID/maps is read while the process still runs.
+// Freeze: PTRACE_SEIZE + PTRACE_INTERRUPT every listed thread first, then
+// wait for each to stop (pipelined: the threads stop in parallel, not one
+// round trip after another); re-list the task directory until no new thread
+// appears. Copy: registers (PTRACE_GETREGS) and the used part of each stack
+// (from just below rsp to the end of its mapping, through /proc/PID/mem);
+// maps are re-read while frozen only if some rsp lies outside the maps read
+// before. Thaw: PTRACE_DETACH, in the order of the freeze.
+// After: maps again (for the modules), thread names; then unwinding and
+// symbolizing, offline, on the copies. See docs/performance.md.
 //
 // Never harm the target: no writes; a detach guard resumes every thread on
 // every path; PTRACE_SEIZE (without PTRACE_O_EXITKILL) means the kernel
@@ -12,6 +17,7 @@
 #include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -37,6 +43,7 @@ namespace {
 constexpr std::uint64_t kRedZone = 128;               // below rsp, used by leaf functions
 constexpr std::uint64_t kMaxStackCopy = 1ull << 20;   // per thread; deeper stacks are cut
 constexpr int kMaxRescans = 50;                       // task-list re-reads while threads spawn
+constexpr std::size_t kMaxMapsBytes = 64u << 20;
 
 std::string who(int pid) { return "pid " + std::to_string(pid); }
 
@@ -91,6 +98,13 @@ class Freezer {
   }
 
   bool has(int tid) const { return stopped_.count(tid) != 0; }
+  // The stopped threads, in TID order.
+  std::vector<int> tids() const {
+    std::vector<int> out;
+    out.reserve(stopped_.size());
+    for (const auto& kv : stopped_) out.push_back(kv.first);
+    return out;
+  }
   std::size_t size() const { return stopped_.size(); }
 
  private:
@@ -136,19 +150,51 @@ class LiveMemory : public Memory {
   std::vector<StackCopy> copies_;
 };
 
-std::string copy_stack(int mem_fd, const std::vector<Mapping>& maps, std::uint64_t sp,
-                       std::uint64_t& start) {
+// The used part of the stack holding sp: from just below sp (the red zone)
+// to the end of its mapping, capped. False if sp is in no mapping.
+bool stack_range(const std::vector<Mapping>& maps, std::uint64_t sp, std::uint64_t& start,
+                 std::uint64_t& len) {
   auto it = std::upper_bound(maps.begin(), maps.end(), sp,
                              [](std::uint64_t a, const Mapping& m) { return a < m.start; });
-  if (it == maps.begin()) return {};
+  if (it == maps.begin()) return false;
   --it;
-  if (sp >= it->end) return {};
+  if (sp >= it->end) return false;
   start = std::max(it->start, sp > kRedZone ? sp - kRedZone : 0);
-  std::uint64_t len = std::min(it->end - start, kMaxStackCopy);
-  std::string buf(len, '\0');
-  ssize_t n = ::pread(mem_fd, buf.data(), len, static_cast<off_t>(start));
-  buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return buf;
+  len = std::min(it->end - start, kMaxStackCopy);
+  return true;
+}
+
+void pread_stack(int mem_fd, StackCopy& c) {
+  ssize_t n = ::pread(mem_fd, c.bytes.data(), c.bytes.size(), static_cast<off_t>(c.start));
+  c.bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+// Reads every stack with one process_vm_readv per IOV_MAX stacks instead of
+// a pread each (fewer syscalls while the process is frozen). The call stops
+// at the first element it cannot read; that one and the rest of its batch
+// fall back to pread of /proc/PID/mem, which may return a short copy.
+void read_stacks(int pid, int mem_fd, std::vector<StackCopy>& copies) {
+  constexpr std::size_t kBatch = IOV_MAX;
+  std::vector<iovec> local, remote;
+  for (std::size_t i = 0; i < copies.size(); i += kBatch) {
+    std::size_t n = std::min(kBatch, copies.size() - i);
+    local.resize(n);
+    remote.resize(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      StackCopy& c = copies[i + j];
+      local[j] = {c.bytes.data(), c.bytes.size()};
+      remote[j] = {reinterpret_cast<void*>(c.start), c.bytes.size()};
+    }
+    ssize_t got = ::process_vm_readv(pid, local.data(), n, remote.data(), n, 0);
+    std::size_t left = got > 0 ? static_cast<std::size_t>(got) : 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      StackCopy& c = copies[i + j];
+      if (left >= c.bytes.size()) { left -= c.bytes.size(); continue; }
+      left = 0;
+      pread_stack(mem_fd, c);
+    }
+  }
+  std::erase_if(copies, [](const StackCopy& c) { return c.bytes.empty(); });
 }
 
 std::uint64_t read_entry(int pid) {
@@ -170,21 +216,33 @@ std::uint64_t read_entry(int pid) {
   throw Error(fmt::format("{}: cannot trace thread {}: {}", who(pid), tid, errno_text(err)));
 }
 
-// Seizes every thread, re-listing tasks until the set is stable.
+// Seizes every thread, re-listing tasks until the set is stable. All the
+// threads of one listing are interrupted before the first wait, so they
+// stop concurrently.
 void freeze_all(int pid, Freezer& fr) {
   std::set<int> seen;
   for (int round = 0; round < kMaxRescans; ++round) {
-    bool added = false;
+    std::vector<int> seized;
     for (int tid : list_tasks(pid)) {
       if (!seen.insert(tid).second) continue;
-      added = true;
       int err = fr.seize(tid);
       if (err == ESRCH) continue;       // exited between listing and seizing
       if (err) fail_seize(pid, tid, err);
-      fr.wait_stopped(tid);
+      seized.push_back(tid);
     }
-    if (!added) return;
+    for (int tid : seized) fr.wait_stopped(tid);
+    if (seized.empty()) return;
   }
+}
+
+bool covers(const std::vector<Mapping>& maps, std::uint64_t addr) {
+  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
+                             [](std::uint64_t a, const Mapping& m) { return a < m.start; });
+  return it != maps.begin() && addr < std::prev(it)->end;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 std::string iso_now() {
@@ -194,6 +252,29 @@ std::string iso_now() {
   gmtime_r(&t, &tm);
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// While frozen: registers and used stack of every stopped thread. Maps are
+// re-read only when a stack lies outside the ones read before the freeze
+// (a thread created meanwhile).
+void copy_threads(Target& t, const Freezer& fr, int mem_fd, std::vector<Mapping>& maps,
+                  std::vector<StackCopy>& copies) {
+  bool reread = false;
+  for (int tid : fr.tids()) {
+    RawThread th;
+    th.tid = tid;
+    UserRegs regs;
+    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) continue;
+    th.regs = regs;
+    if (!reread && !covers(maps, regs.rsp)) {
+      maps = parse_maps(read_small_file("/proc/" + std::to_string(t.pid) + "/maps", kMaxMapsBytes));
+      reread = true;
+    }
+    std::uint64_t start = 0, len = 0;
+    if (stack_range(maps, regs.rsp, start, len)) copies.push_back({start, std::string(len, '\0')});
+    t.threads.push_back(std::move(th));
+  }
+  read_stacks(t.pid, mem_fd, copies);
 }
 
 void report_live_modules(Target& t, const Source& src, const std::string& maps) {
@@ -231,28 +312,28 @@ std::unique_ptr<Target> open_live(const Source& src) {
   Fd mem(::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
   if (!mem) throw Error(who(pid) + ": cannot read memory: " + errno_text(errno));
 
-  std::string maps;
+  auto mappings = parse_maps(read_small_file(proc + "/maps", kMaxMapsBytes));
   std::vector<StackCopy> copies;
+  auto t0 = std::chrono::steady_clock::now();
+  double frozen_ms = 0, copied_ms = 0;
   {
     Freezer fr;
     freeze_all(pid, fr);
     if (fr.size() == 0) throw Error(who(pid) + ": process exited before it could be read");
-    maps = read_small_file(proc + "/maps", 64u << 20);
-    auto mappings = parse_maps(maps);
-    for (int tid : list_tasks(pid)) {
-      if (!fr.has(tid)) continue;
-      RawThread th;
-      th.tid = tid;
-      UserRegs regs;
-      if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) continue;
-      th.regs = regs;
-      std::uint64_t start = 0;
-      std::string bytes = copy_stack(mem.get(), mappings, regs.rsp, start);
-      if (!bytes.empty()) copies.push_back({start, std::move(bytes)});
-      t->threads.push_back(std::move(th));
-    }
+    frozen_ms = ms_since(t0);
+    copy_threads(*t, fr, mem.get(), mappings, copies);
+    copied_ms = ms_since(t0);
   }  // thaw
+  if (log_enabled()) {
+    std::size_t bytes = 0;
+    for (const auto& c : copies) bytes += c.bytes.size();
+    log(fmt::format("{}: {} threads frozen for {:.1f} ms (stopping {:.1f} ms, copying {:.1f} ms "
+                    "of registers and {} KiB of stacks, resuming {:.1f} ms)", t->origin,
+                    t->threads.size(), ms_since(t0), frozen_ms, copied_ms - frozen_ms, bytes >> 10,
+                    ms_since(t0) - copied_ms));
+  }
   if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot");
+  std::string maps = read_small_file(proc + "/maps", kMaxMapsBytes);
   for (auto& th : t->threads) {
     th.name = read_small_file(proc + "/task/" + std::to_string(th.tid) + "/comm", 64);
     if (!th.name.empty() && th.name.back() == '\n') th.name.pop_back();
