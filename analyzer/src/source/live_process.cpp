@@ -29,12 +29,14 @@
 
 #include <fmt/format.h>
 
+#include "golang/goroutines.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
 namespace {
 
 constexpr std::uint64_t kRedZone = 128;               // below rsp, used by leaf functions
+constexpr unsigned kGoMaxFrames = 256;                 // per goroutine
 constexpr std::uint64_t kMaxStackCopy = 1ull << 20;   // per thread; deeper stacks are cut
 constexpr int kMaxRescans = 50;                       // task-list re-reads while threads spawn
 
@@ -234,6 +236,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
 
   std::string maps;
   std::vector<StackCopy> copies;
+  t->go = golang::open_go(proc + "/exe", t->entry, t->warnings);  // before freezing: reads only the file
   {
     Freezer fr(pid);
     freeze_all(pid, fr);
@@ -252,6 +255,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
       if (!bytes.empty()) copies.push_back({start, std::move(bytes)});
       t->threads.push_back(std::move(th));
     }
+    if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames);
   }  // thaw
   if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot");
   for (auto& th : t->threads) {
