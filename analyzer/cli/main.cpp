@@ -27,6 +27,7 @@ struct OutputArgs {
   std::string out;
   std::string group_by = "pc";
   std::size_t top = 0;
+  bool go_runtime = false;
 };
 
 void add_source_options(CLI::App* cmd, InputArgs& in) {
@@ -83,7 +84,7 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
   emit(o.json ? threadleak::render_json(snap, groups)
-              : threadleak::render_text(snap, groups, {.top = o.top}),
+              : threadleak::render_text(snap, groups, {.top = o.top, .show_go_runtime = o.go_runtime}),
        o.out);
   for (const auto& w : snap.warnings)
     if (o.json) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
   add_input(stacks, in);
   add_output(stacks, out);
   stacks->add_option("--top", out.top, "show only the N largest groups");
+  stacks->add_flag("--go-runtime", out.go_runtime, "also show the Go runtime's own OS threads and goroutines");
 
   std::string snap_out;
   auto* snapshot = app.add_subcommand("snapshot", "save a snapshot file: a baseline without keeping the core");
