@@ -9,20 +9,20 @@
 
 namespace threadleak::detail::golang {
 
-std::shared_ptr<GoCapture> open_go(const std::string& exe_path, std::uint64_t entry,
+std::shared_ptr<GoCapture> open_go(const std::string& exe_path, const std::string& name, std::uint64_t entry,
                                    std::vector<std::string>& warnings) {
   std::string why;
   auto dwarf = GoDwarf::open(exe_path, why);
   if (!dwarf && log_enabled()) log(fmt::format("{}: not read as a Go program ({})", exe_path, why));
   if (!dwarf) {
-    if (!why.empty()) warnings.push_back(exe_path + ": " + why);
+    if (!why.empty()) warnings.push_back(name + ": " + why);
     return nullptr;
   }
   std::string missing;
   auto layout = GoLayout::read(*dwarf, missing);
   if (!layout) {
     warnings.push_back(fmt::format("{}: Go runtime not understood (its DWARF has no {}); goroutines are "
-                                   "not shown", exe_path, missing));
+                                   "not shown", name, missing));
     return nullptr;
   }
   auto go = std::make_shared<GoCapture>();
@@ -60,7 +60,7 @@ std::shared_ptr<GoCapture> open_go_for_core(Target& t) {
   std::string path = file ? file : t.executable;
   if (path.empty()) return nullptr;
   if (log_enabled()) log(fmt::format("main executable {}: looking for the Go runtime", path));
-  return open_go(path, t.entry, t.warnings);
+  return open_go(path, path, t.entry, t.warnings);
 }
 
 }  // namespace threadleak::detail::golang

@@ -23,7 +23,8 @@ struct GoCapture;
 // Opens the executable at `exe_path`; null when it is not a Go program or
 // its goroutines cannot be read (then a warning says why). `entry` is the
 // target's AT_ENTRY (for PIE), 0 if unknown.
-std::shared_ptr<GoCapture> open_go(const std::string& exe_path, std::uint64_t entry,
+// `name` is how messages call the executable.
+std::shared_ptr<GoCapture> open_go(const std::string& exe_path, const std::string& name, std::uint64_t entry,
                                    std::vector<std::string>& warnings);
 
 // Reads every goroutine from `mem` into `go`.

@@ -236,7 +236,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
 
   std::string maps;
   std::vector<StackCopy> copies;
-  t->go = golang::open_go(proc + "/exe", t->entry, t->warnings);  // before freezing: reads only the file
+  t->go = golang::open_go(proc + "/exe", t->executable, t->entry, t->warnings);  // before freezing: reads only the file
   {
     Freezer fr(pid);
     freeze_all(pid, fr);
