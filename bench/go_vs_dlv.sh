@@ -15,6 +15,7 @@ core=$dir/core.$pid
 printf 'goroutines -group userloc\nexit\n' > "$dir/cmds"
 /usr/bin/time -f "threadleak stacks: %e s, %M KB max RSS" "$tl" stacks "$core" > "$dir/tl.txt"
 sed -n 3p "$dir/tl.txt"
-/usr/bin/time -f "dlv goroutines -group userloc: %e s, %M KB max RSS" \
+/usr/bin/time -o "$dir/dlv.time" -f "dlv goroutines -group userloc: %e s, %M KB max RSS" \
   dlv core "$bin" "$core" --allow-non-terminal-interactive=true --init "$dir/cmds" < /dev/null > "$dir/dlv.txt" 2>&1 || true
-grep -m1 "Total" "$dir/dlv.txt" || true
+cat "$dir/dlv.time"
+echo "dlv's largest group:$(grep Total "$dir/dlv.txt" | sort -t: -k2 -n | tail -1)"
