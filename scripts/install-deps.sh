@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb lldb-19 python3-lldb-19 python3 python3-jsonschema
-  golang-go golang-uber-goleak-dev
+  golang-go golang-uber-goleak-dev delve   # Go samples; dlv for the goroutine benchmark
   libc6-dbg
   time
   chromium                            # headless: the HTML report tests open the page and screenshot it

@@ -32,8 +32,10 @@ struct OutputArgs {
   cli::FormatArgs fmt;
   cli::Format format() const { return cli::resolve(fmt, json); }
   threadleak::TextOptions text(bool verbose = false) const {
-    return {.top = top, .verbose = verbose, .color = cli::color_wanted(fmt, out)};
+    return {.top = top, .verbose = verbose, .color = cli::color_wanted(fmt, out),
+            .show_go_runtime = go_runtime};
   }
+  bool go_runtime = false;
 };
 
 void add_source_options(CLI::App* cmd, InputArgs& in) {
@@ -156,6 +158,7 @@ int main(int argc, char** argv) {
   add_input(stacks, in);
   add_output(stacks, out);
   stacks->add_option("--top", out.top, "show only the N largest groups");
+  stacks->add_flag("--go-runtime", out.go_runtime, "also show the Go runtime's own OS threads and goroutines");
 
   std::string snap_out;
   auto* snapshot = app.add_subcommand("snapshot", "save a snapshot file: a baseline without keeping the core");

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "classify.hpp"
+#include "golang/goroutines.hpp"
 #include "source/open.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
@@ -61,7 +62,12 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     classify(th, nr, t.crash && t.crash->tid == raw.tid);
     s.threads.push_back(std::move(th));
   }
-  s.warnings = std::move(t.warnings);
+  if (t.kind == "core" && !t.go) {
+    t.go = golang::open_go_for_core(t);
+    if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames);
+  }
+  if (t.go) golang::add_goroutines(s, t, *t.go, stacks);
+  s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));
   return s;

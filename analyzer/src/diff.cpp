@@ -44,11 +44,13 @@ bool ignored(const Thread& t, const DiffOptions& o) {
 }  // namespace
 
 namespace detail {
+// The Go runtime's own OS threads and goroutines come and go with its load
+// (a new M, a GC worker): they are not the program's leak.
 Snapshot filtered(const Snapshot& s, const DiffOptions& o, std::size_t& dropped) {
   Snapshot out;
   out.pid = s.pid;
   for (const Thread& t : s.threads) {
-    if (ignored(t, o)) ++dropped;
+    if (t.go_runtime || ignored(t, o)) ++dropped;
     else out.threads.push_back(t);
   }
   return out;
@@ -83,8 +85,9 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
                    baseline.executable == current.executable;
   Snapshot b = filtered(baseline, opts, d.ignored);
   Snapshot c = filtered(current, opts, d.ignored);
-  std::set<int> old_tids;
-  for (const Thread& t : baseline.threads) old_tids.insert(t.tid);
+  std::set<int> old_tids, old_goids;   // same process: a goroutine is new when its goid is
+  for (const Thread& t : baseline.threads)
+    (t.kind == Kind::goroutine ? old_goids : old_tids).insert(t.kind == Kind::goroutine ? static_cast<int>(t.goid) : t.tid);
   auto bg = by_signature(group(b, opts.grouping));
   auto cg = by_signature(group(c, opts.grouping));
 
@@ -93,8 +96,9 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
     DiffEntry e{it == bg.end() ? 0 : it->second.count(), g.count(), g, {}};
     std::size_t growth = e.current > e.baseline ? e.current - e.baseline : 0;
     if (d.same_process) {
+      const std::set<int>& old = g.kind == Kind::goroutine ? old_goids : old_tids;
       for (int tid : g.tids)
-        if (!old_tids.count(tid)) e.new_tids.push_back(tid);
+        if (!old.count(tid)) e.new_tids.push_back(tid);
       growth = e.new_tids.size();
     }
     if (growth > 0 && growth >= opts.min_growth) d.leaked.push_back(std::move(e));

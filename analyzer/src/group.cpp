@@ -21,12 +21,19 @@ std::string frame_signature(const Frame& f, GroupBy by) {
 
 std::string signature(const Thread& t, GroupBy by) {
   std::string sig = detail::state_label(t.state, t.syscall_name);
+  // Goroutines: the runtime's wait reason and the creating `go` statement
+  // belong to the stack as the runtime prints it.
+  if (t.kind == Kind::goroutine) sig = "goroutine " + t.wait_reason + "|" + sig;
   for (const Frame& f : t.frames) {
     sig += ';';
     sig += frame_signature(f, by);
   }
+  if (t.created_by) sig += ";created by " + frame_signature(*t.created_by, GroupBy::function);
   return sig;
 }
+
+// The id listed for a member: the TID, or the goroutine id.
+int member_id(const Thread& t) { return t.kind == Kind::goroutine ? static_cast<int>(t.goid) : t.tid; }
 
 }  // namespace
 
@@ -36,13 +43,18 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
     std::string sig = signature(t, opts.by);
     auto [it, fresh] = by_sig.try_emplace(sig);
     Group& g = it->second;
-    if (fresh || t.tid < g.tids.front()) {
+    int id = member_id(t);
+    if (fresh || id < g.tids.front()) {
       g.signature = sig;
       g.state = t.state;
       g.syscall_name = t.syscall_name;
       g.frames = t.frames;
+      g.kind = t.kind;
+      g.wait_reason = t.wait_reason;
+      g.created_by = t.created_by;
     }
-    g.tids.push_back(t.tid);
+    g.go_runtime = (fresh || g.go_runtime) && t.go_runtime;
+    g.tids.push_back(id);
   }
   std::vector<Group> out;
   out.reserve(by_sig.size());

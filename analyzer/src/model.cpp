@@ -5,12 +5,12 @@
 
 namespace threadleak {
 namespace {
-constexpr std::array<std::pair<State, const char*>, 13> kNames{{
+constexpr std::array<std::pair<State, const char*>, 14> kNames{{
     {State::running, "running"},   {State::crashed, "crashed"}, {State::mutex, "mutex"},
     {State::condvar, "condvar"},   {State::rwlock, "rwlock"},   {State::sem, "sem"},
     {State::join, "join"},         {State::sleep, "sleep"},     {State::io, "io"},
     {State::poll, "poll"},         {State::signal_wait, "signal-wait"},
-    {State::syscall, "syscall"},   {State::unknown, "unknown"},
+    {State::syscall, "syscall"},   {State::unknown, "unknown"},   {State::waiting, "waiting"},
 }};
 }  // namespace
 
@@ -26,5 +26,7 @@ std::optional<State> state_from_string(const std::string& s) {
     if (s == name) return st;
   return std::nullopt;
 }
+
+std::string to_string(Kind k) { return k == Kind::goroutine ? "goroutine" : "thread"; }
 
 }  // namespace threadleak

@@ -15,6 +15,8 @@
 
 namespace threadleak::detail {
 
+namespace golang { struct GoCapture; }
+
 // x86-64 `struct user_regs_struct`, the layout of NT_PRSTATUS pr_reg and of
 // PTRACE_GETREGS.
 struct UserRegs {
@@ -64,6 +66,7 @@ struct Target {
   std::optional<CrashInfo> crash;
   std::vector<std::string> warnings;
   std::unique_ptr<Memory> memory;
+  std::shared_ptr<golang::GoCapture> go;  // a live Go program's goroutines, read while frozen
 
   std::unique_ptr<DwflSetup> setup; // callbacks the Dwfl points at: outlives it
   Fd fd;                            // the core file, if any

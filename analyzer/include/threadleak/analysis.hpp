@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,12 @@ struct Group {
   std::string signature;         // stable key; equal signatures = same stack
   State state = State::unknown;  // the state of the group's threads (the most common one)
   std::string syscall_name;
-  std::vector<int> tids;         // sorted
+  std::vector<int> tids;         // sorted; goroutine ids for a goroutine group
   std::vector<Frame> frames;     // the representative stack (of the lowest TID)
+  Kind kind = Kind::thread;      // goroutine groups: same stack, wait reason and creator
+  std::string wait_reason;       // goroutines: "sleep", "chan receive", ... (runtime.Stack's words)
+  std::optional<Frame> created_by;
+  bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
   std::size_t count() const { return tids.size(); }
 };
 

@@ -33,6 +33,7 @@ enum class State {
   signal_wait,  // sigwait, sigsuspend, pause
   syscall,      // any other system call; Thread::syscall_name says which
   unknown,      // no registers (e.g. the thread vanished)
+  waiting,      // a goroutine parked by the Go scheduler (channel, select, ...); Thread::wait_reason says on what
 };
 
 // The stable spelling used in text, JSON and CLI ("signal-wait", ...).
@@ -53,14 +54,30 @@ struct Frame {
   bool own_code = false;         // in the main executable, not inlined from a system header (/usr/include)
 };
 
+// What a Thread record describes: an OS thread, or a goroutine of a Go
+// program (read from the Go runtime's own data).
+enum class Kind { thread, goroutine };
+// "thread" or "goroutine".
+std::string to_string(Kind k);
+
 struct Thread {
-  int tid = 0;
+  int tid = 0;                   // OS thread id; for a goroutine, the thread it runs on (0 if parked)
   std::string name;              // comm, "" when unknown
   State state = State::unknown;
   std::string syscall_name;      // set when the thread is in a system call
   std::vector<Frame> frames;     // innermost first
   std::string error;             // why unwinding stopped early, "" if it ended normally
   bool truncated = false;        // frames were capped at the depth limit
+
+  // Go programs. A goroutine's frames are those the runtime's own traceback
+  // prints (runtime internals and compiler wrappers hidden, inlined calls
+  // expanded).
+  Kind kind = Kind::thread;
+  std::int64_t goid = 0;         // goroutine id; 0 for OS threads
+  std::string wait_reason;       // the state as runtime.Stack prints it: "sleep", "chan receive", "syscall", ...
+  std::optional<std::int64_t> wait_minutes;  // minutes blocked, when the runtime recorded it
+  std::optional<Frame> created_by;           // the function of the `go` statement, file:line of it
+  bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
 };
 
 struct Module {

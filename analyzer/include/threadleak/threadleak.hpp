@@ -62,6 +62,7 @@ struct TextOptions {
   std::size_t max_tids = 8;              // TIDs listed per group before "..."
   bool verbose = false;                  // also list modules and warnings in full
   bool color = false;                    // ANSI colours (the front end decides: a terminal, NO_COLOR)
+  bool show_go_runtime = false;          // also print the Go runtime's own threads and goroutines (folded by default)
 };
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o);
 std::string render_text(const Diff& d, const TextOptions& o);

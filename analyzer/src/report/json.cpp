@@ -32,11 +32,20 @@ nlohmann::json frames_json(const std::vector<Frame>& frames) {
 }
 
 nlohmann::json group_json(const Group& g) {
-  return {{"count", g.count()},
-          {"state", state_label(g.state, g.syscall_name)},
-          {"signature", g.signature},
-          {"threads", g.tids},
-          {"frames", frames_json(g.frames)}};
+  nlohmann::json j = {{"count", g.count()},
+                      {"state", state_label(g.state, g.syscall_name)},
+                      {"signature", g.signature},
+                      {"kind", to_string(g.kind)},
+                      {"frames", frames_json(g.frames)}};
+  if (g.kind == Kind::goroutine) {
+    j["goroutines"] = g.tids;
+    j["wait_reason"] = g.wait_reason;
+    if (g.created_by) j["created_by"] = frame_json(*g.created_by);
+  } else {
+    j["threads"] = g.tids;
+  }
+  if (g.go_runtime) j["go_runtime"] = true;
+  return j;
 }
 
 }  // namespace detail
@@ -61,7 +70,7 @@ nlohmann::json entry_json(const DiffEntry& e) {
   j.erase("count");
   j["baseline"] = e.baseline;
   j["current"] = e.current;
-  if (!e.new_tids.empty()) j["new_threads"] = e.new_tids;
+  if (!e.new_tids.empty()) j[e.group.kind == Kind::goroutine ? "new_goroutines" : "new_threads"] = e.new_tids;
   return j;
 }
 }  // namespace

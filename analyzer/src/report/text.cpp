@@ -35,7 +35,40 @@ std::string plural(std::size_t n, const char* word) {
 }
 
 std::string label(const Group& g, bool color = false) {
-  return detail::paint(detail::state_label(g.state, g.syscall_name), detail::state_paint(g.state), color);
+  std::string l = g.kind == Kind::goroutine ? g.wait_reason : detail::state_label(g.state, g.syscall_name);
+  return detail::paint(l, detail::state_paint(g.state), color);
+}
+
+std::string where(const Frame& f) {
+  return f.file.empty() ? std::string() : fmt::format(" at {}:{}", f.file, f.line);
+}
+
+// goleak's words: "N goroutines in state sleep, with time.Sleep on top of the stack".
+std::string goroutine_head(const Group& g, std::size_t n, const std::string& ids, bool color) {
+  std::string top = g.frames.empty() ? std::string("nothing") : g.frames.front().function;
+  return fmt::format("{} in state {}, with {} on top of the stack: {}\n", plural(n, "goroutine"),
+                     label(g, color), top, ids);
+}
+
+std::string created_by(const Group& g) {
+  return g.created_by ? fmt::format("    created by {}{}\n", g.created_by->function, where(*g.created_by)) : "";
+}
+
+std::string group_block(const Group& g, const TextOptions& o) {
+  if (g.kind == Kind::goroutine)
+    return "\n" + goroutine_head(g, g.count(), "goroutines " + tid_list(g.tids, o.max_tids), o.color) +
+           detail::stack_text(g.frames, o.color) + created_by(g);
+  return fmt::format("\n{} in state {}: TIDs {}\n", plural(g.count(), "thread"), label(g, o.color),
+                     tid_list(g.tids, o.max_tids)) + detail::stack_text(g.frames, o.color);
+}
+
+std::string headline(const Snapshot& snap, std::size_t groups) {
+  std::size_t gs = 0;
+  for (const Thread& t : snap.threads) gs += t.kind == Kind::goroutine;
+  std::string what = plural(snap.threads.size() - gs, "thread");
+  if (gs) what += ", " + plural(gs, "goroutine");
+  return fmt::format("{} {} ({}): {} in {}\n", snap.source, snap.origin,
+                     snap.executable.empty() ? "?" : snap.executable, what, plural(groups, "group"));
 }
 
 }  // namespace
@@ -51,24 +84,28 @@ std::string stack_text(const std::vector<Frame>& frames, bool color) {
 }  // namespace detail
 
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o) {
-  std::string out = fmt::format("{} {} ({}): {} in {}\n", snap.source, snap.origin,
-                                snap.executable.empty() ? "?" : snap.executable,
-                                plural(snap.threads.size(), "thread"), plural(groups.size(), "group"));
+  std::string out = headline(snap, groups.size());
   if (snap.crash)
     out += fmt::format("crashed: thread {} took {}{}\n", snap.crash->tid, snap.crash->signal_name,
                        snap.crash->address ? fmt::format(" at address {:#x}", *snap.crash->address) : "");
   for (const auto& w : snap.warnings) out += "warning: " + w + "\n";
-  std::size_t shown = 0;
+  std::size_t shown = 0, folded = 0, folded_members = 0;
   for (const Group& g : groups) {
+    if (g.go_runtime && !o.show_go_runtime) {
+      ++folded;
+      folded_members += g.count();
+      continue;
+    }
     if (o.top && shown == o.top) {
-      out += fmt::format("\n... {} more groups (--top {})\n", groups.size() - shown, o.top);
+      out += fmt::format("\n... {} more groups (--top {})\n", groups.size() - shown - folded, o.top);
       break;
     }
     ++shown;
-    out += fmt::format("\n{} in state {}: TIDs {}\n", plural(g.count(), "thread"), label(g, o.color),
-                       tid_list(g.tids, o.max_tids));
-    out += detail::stack_text(g.frames, o.color);
+    out += group_block(g, o);
   }
+  if (folded)
+    out += fmt::format("\n(the Go runtime's own OS threads and goroutines: {} in {} folded; "
+                       "--go-runtime shows them)\n", folded_members, plural(folded, "group"));
   return out;
 }
 
@@ -78,6 +115,15 @@ std::string render_text(const Diff& d, const TextOptions& o) {
   for (const auto& e : d.leaked) {
     std::size_t growth = d.same_process ? e.new_tids.size() : e.current - e.baseline;
     grew += growth;
+    if (e.group.kind == Kind::goroutine) {
+      out += fmt::format("\n{}: {} -> {} ", detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
+                         e.baseline, e.current);
+      out += goroutine_head(e.group, e.current,
+                            e.new_tids.empty() ? "goroutines " + tid_list(e.group.tids, o.max_tids)
+                                               : "new goroutines " + tid_list(e.new_tids, o.max_tids), o.color);
+      out += detail::stack_text(e.group.frames, o.color) + created_by(e.group);
+      continue;
+    }
     out += fmt::format("\n{}: {} -> {} in state {}{}\n",
                        detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                        e.baseline, e.current, label(e.group, o.color),

@@ -35,12 +35,14 @@
 
 #include <fmt/format.h>
 
+#include "golang/goroutines.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
 namespace {
 
 constexpr std::uint64_t kRedZone = 128;               // below rsp, used by leaf functions
+constexpr unsigned kGoMaxFrames = 256;                 // per goroutine
 constexpr std::uint64_t kMaxStackCopy = 1ull << 20;   // per thread; deeper stacks are cut
 constexpr int kMaxRescans = 50;                       // task-list re-reads while threads spawn
 constexpr std::size_t kMaxMapsBytes = 64u << 20;
@@ -314,6 +316,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
 
   auto mappings = parse_maps(read_small_file(proc + "/maps", kMaxMapsBytes));
   std::vector<StackCopy> copies;
+  t->go = golang::open_go(proc + "/exe", t->executable, t->entry, t->warnings);  // before freezing: reads only the file
   auto t0 = std::chrono::steady_clock::now();
   double frozen_ms = 0, copied_ms = 0;
   {
@@ -323,6 +326,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
     frozen_ms = ms_since(t0);
     copy_threads(*t, fr, mem.get(), mappings, copies);
     copied_ms = ms_since(t0);
+    if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames);
   }  // thaw
   if (log_enabled()) {
     std::size_t bytes = 0;

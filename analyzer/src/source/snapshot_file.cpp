@@ -76,6 +76,30 @@ void read_process(const json& j, Snapshot& s) {
   }
 }
 
+// Goroutine fields (absent for OS threads of older files).
+void read_go_fields(const json& j, Thread& t) {
+  std::string kind = j.value("kind", "thread");
+  if (kind != "thread" && kind != "goroutine") throw std::invalid_argument("unknown kind '" + kind + "'");
+  t.kind = kind == "goroutine" ? Kind::goroutine : Kind::thread;
+  t.goid = j.value("goid", std::int64_t{0});
+  t.wait_reason = j.value("wait_reason", "");
+  if (j.contains("wait_minutes")) t.wait_minutes = j.at("wait_minutes").get<std::int64_t>();
+  if (j.contains("created_by")) t.created_by = frame_from(j.at("created_by"));
+  t.go_runtime = j.value("go_runtime", false);
+}
+
+void write_go_fields(const Thread& t, json& tj) {
+  if (t.kind == Kind::thread && !t.go_runtime) return;
+  tj["kind"] = to_string(t.kind);
+  if (t.kind == Kind::goroutine) {
+    tj["goid"] = t.goid;
+    tj["wait_reason"] = t.wait_reason;
+  }
+  if (t.wait_minutes) tj["wait_minutes"] = *t.wait_minutes;
+  if (t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
+  if (t.go_runtime) tj["go_runtime"] = true;
+}
+
 Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
@@ -91,6 +115,7 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.frames = stacks[idx];
   t.error = j.value("error", "");
   t.truncated = j.value("truncated", false);
+  read_go_fields(j, t);
   return t;
 }
 
@@ -114,6 +139,7 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (!t.syscall_name.empty()) tj["syscall"] = t.syscall_name;
     if (!t.error.empty()) tj["error"] = t.error;
     if (t.truncated) tj["truncated"] = true;
+    write_go_fields(t, tj);
     threads.push_back(std::move(tj));
   }
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},

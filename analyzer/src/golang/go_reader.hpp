@@ -1,0 +1,50 @@
+// Reading the goroutines of a Go program from its memory: walk
+// runtime.allgs, read each runtime.g through the DWARF layout, map running
+// goroutines to their OS threads through runtime.allm (m.procid is the
+// TID, m.curg the goroutine on it), and unwind parked goroutines from their
+// saved registers by frame pointers. Only reads memory; never writes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "golang/go_dwarf.hpp"
+#include "golang/go_layout.hpp"
+#include "target.hpp"
+
+namespace threadleak::detail::golang {
+
+struct RawGoroutine {
+  std::int64_t goid = 0;
+  std::uint32_t status = 0;        // _Gscan bit masked off
+  std::uint8_t wait_reason = 0;    // index into runtime.waitReasonStrings
+  std::string wait_text;           // that string, "" if none
+  std::int64_t wait_since = 0;     // nanotime when it started waiting, 0 if not recorded
+  std::uint64_t gopc = 0, startpc = 0;
+  int tid = 0;                     // the OS thread it runs on (running or in a syscall), 0 if none
+  bool on_thread_stack = false;    // running: its frames are the OS thread's
+  std::vector<std::uint64_t> pcs;  // unwound pcs, innermost first (return addresses but maybe pcs[0])
+  std::string error;
+  bool truncated = false;
+};
+
+// What one look at a Go program gives, before symbolization.
+struct GoCapture {
+  std::unique_ptr<GoDwarf> dwarf;
+  GoLayout layout;
+  std::uint64_t bias = 0;                 // load address - link-time address (PIE)
+  std::vector<RawGoroutine> goroutines;   // by goid
+  std::set<int> m_tids;                   // OS threads that are Ms of the runtime
+  std::optional<std::int64_t> now_ns;     // the target's nanotime at capture, when known
+  std::vector<std::string> warnings;
+};
+
+// Reads every live goroutine. `mem` gives the target's memory; `max_frames`
+// caps each stack. Problems become capture.warnings, never exceptions.
+void read_goroutines(GoCapture& capture, const GoLayout& layout, Memory& mem, unsigned max_frames);
+
+}  // namespace threadleak::detail::golang

@@ -1,0 +1,160 @@
+// Goroutines into the Snapshot: symbolized, filtered and worded the way the
+// runtime's own traceback (runtime.Stack) shows them.
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "golang/go_reader.hpp"
+#include "golang/go_symbolize.hpp"
+#include "golang/goroutines.hpp"
+#include "symbolize.hpp"
+
+namespace threadleak::detail::golang {
+namespace {
+
+// gStatusStrings of the runtime; the codes are part of its ABI.
+std::string status_text(const RawGoroutine& g) {
+  if (g.status == 4 && !g.wait_text.empty()) return g.wait_text;
+  static const char* const kNames[] = {"idle", "runnable", "running", "syscall", "waiting",
+                                       "moribund", "dead", "enqueue", "copystack", "preempted"};
+  return g.status < std::size(kNames) ? kNames[g.status] : fmt::format("status {}", g.status);
+}
+
+State state_of(const std::string& reason) {
+  if (reason == "sleep") return State::sleep;
+  if (reason == "IO wait") return State::io;
+  if (reason == "running" || reason == "runnable" || reason == "preempted") return State::running;
+  if (reason == "semacquire" || reason.starts_with("sync.Mutex") || reason.starts_with("sync.RWMutex"))
+    return State::mutex;
+  if (reason == "sync.Cond.Wait") return State::condvar;
+  return State::waiting;
+}
+
+// The runtime's showframe at its default level: exported runtime functions
+// and everything outside the runtime are shown; runtime internals and
+// compiler wrappers (unless they called a panic) are not.
+bool shown(const GoFrame& f, const std::string& callee) {
+  const std::string& n = f.frame.function;
+  if (f.wrapper) return callee == "runtime.gopanic" || callee == "runtime.sigpanic" || callee == "runtime.panicwrap";
+  if (n == "runtime.gopanic") return true;
+  if (n.find('.') == std::string::npos) return false;
+  if (!n.starts_with("runtime.")) return true;
+  return n.size() > 8 && std::isupper(static_cast<unsigned char>(n[8]));
+}
+
+GoModule exe_module(const Target& t) {
+  GoModule m;
+  Dwfl_Module* mod = t.dwfl && t.entry ? dwfl_addrmodule(t.dwfl.get(), t.entry) : nullptr;
+  if (!mod) return m;
+  Dwarf_Addr start = 0;
+  const char* name = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (name) {
+    const char* slash = std::strrchr(name, '/');
+    m.name = slash ? slash + 1 : name;
+  }
+  m.start = start;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  if (n > 0) m.build_id = hex_bytes(bits, n);
+  return m;
+}
+
+const Thread* os_thread(const Snapshot& s, int tid) {
+  for (const Thread& t : s.threads)
+    if (t.kind == Kind::thread && t.tid == tid) return &t;
+  return nullptr;
+}
+
+struct Builder {
+  const Target& t;
+  GoCapture& go;
+  const std::vector<RawStack>& stacks;
+  GoSymbolizer sym;
+  Symbolizer other;   // pcs outside Go code (vdso, C libraries)
+
+  // Raw pcs (return addresses but a running thread's innermost) -> frames.
+  std::vector<Frame> frames(const std::vector<std::pair<std::uint64_t, bool>>& pcs, bool all) {
+    std::vector<Frame> out;
+    std::string callee;
+    for (const auto& [pc, ret] : pcs) {
+      if (!go.dwarf->function_at(pc - go.bias)) {
+        other.append(RawFrame{pc, !ret}, out);
+        callee = out.empty() ? "" : out.back().function;
+        continue;
+      }
+      for (GoFrame& f : sym.frames(pc, ret)) {
+        if (all || shown(f, callee)) out.push_back(f.frame);
+        callee = f.frame.function;
+      }
+    }
+    return out;
+  }
+
+  std::vector<std::pair<std::uint64_t, bool>> raw_pcs(const RawGoroutine& g) {
+    std::vector<std::pair<std::uint64_t, bool>> pcs;
+    if (g.on_thread_stack) {
+      for (std::size_t i = 0; i < t.threads.size(); ++i)
+        if (t.threads[i].tid == g.tid && i < stacks.size())
+          for (const RawFrame& f : stacks[i].frames) pcs.emplace_back(f.pc, !f.activation);
+      return pcs;
+    }
+    for (std::uint64_t pc : g.pcs) pcs.emplace_back(pc, true);
+    return pcs;
+  }
+
+  bool is_system(const RawGoroutine& g) {
+    const FuncRange* f = go.dwarf->function_at(g.startpc - go.bias);
+    if (!f || !f->name) return false;
+    std::string n = f->name;
+    return n.starts_with("runtime.") && n != "runtime.main";
+  }
+
+  Thread goroutine(const RawGoroutine& g, const Snapshot& s) {
+    Thread th;
+    th.kind = Kind::goroutine;
+    th.goid = g.goid;
+    th.tid = g.tid;
+    th.wait_reason = status_text(g);
+    th.state = state_of(th.wait_reason);
+    th.go_runtime = is_system(g);
+    th.frames = frames(raw_pcs(g), th.go_runtime);
+    th.error = g.error;
+    th.truncated = g.truncated;
+    if (g.status == 3) {
+      const Thread* os = g.tid ? os_thread(s, g.tid) : nullptr;
+      th.state = os ? os->state : State::syscall;
+      th.syscall_name = os ? os->syscall_name : "";
+    }
+    if (g.gopc && g.goid != 1) th.created_by = sym.creator(g.gopc);
+    if (g.wait_since > 0 && go.now_ns && *go.now_ns > g.wait_since) {
+      std::int64_t minutes = (*go.now_ns - g.wait_since) / 60'000'000'000;
+      if (minutes >= 1) th.wait_minutes = minutes;
+    }
+    return th;
+  }
+};
+
+}  // namespace
+
+void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::vector<RawStack>& stacks) {
+  Builder b{t, go, stacks, GoSymbolizer(*go.dwarf, go.bias, exe_module(t)), Symbolizer(t.dwfl.get(), t.entry)};
+  for (std::size_t i = 0; i < snap.threads.size(); ++i) {
+    Thread& th = snap.threads[i];
+    if (!go.m_tids.count(th.tid)) continue;
+    th.go_runtime = true;
+    // Libdw finds no lines in Go code (no .debug_aranges): redo the frames.
+    if (i < stacks.size() && t.threads[i].tid == th.tid) {
+      std::vector<std::pair<std::uint64_t, bool>> pcs;
+      for (const RawFrame& f : stacks[i].frames) pcs.emplace_back(f.pc, !f.activation);
+      th.frames = b.frames(pcs, true);
+    }
+  }
+  for (const RawGoroutine& g : go.goroutines) snap.threads.push_back(b.goroutine(g, snap));
+  for (std::string& w : go.warnings) snap.warnings.push_back(std::move(w));
+  go.warnings.clear();
+}
+
+}  // namespace threadleak::detail::golang

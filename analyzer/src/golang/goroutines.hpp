@@ -1,0 +1,48 @@
+// The Go stage of capture(): recognise a Go program, read its goroutines
+// (from a core, or from a live process while it is frozen), and add them to
+// the Snapshot as Thread records of Kind::goroutine, symbolized and
+// classified the way the runtime's own traceback shows them.
+//
+//   auto go = golang::open_go(exe_path, entry, warnings);    // null: not Go
+//   if (go) golang::read_goroutines(*go, memory, 256);         // while frozen
+//   ... unwind OS threads ...
+//   if (go) golang::add_goroutines(snapshot, target, *go, stacks);
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "target.hpp"
+#include "unwind.hpp"
+
+namespace threadleak::detail::golang {
+
+struct GoCapture;
+
+// Opens the executable at `exe_path`; null when it is not a Go program or
+// its goroutines cannot be read (then a warning says why). `entry` is the
+// target's AT_ENTRY (for PIE), 0 if unknown.
+// `name` is how messages call the executable.
+std::shared_ptr<GoCapture> open_go(const std::string& exe_path, const std::string& name, std::uint64_t entry,
+                                   std::vector<std::string>& warnings);
+
+// Reads every goroutine from `mem` into `go`.
+void read_goroutines(GoCapture& go, Memory& mem, unsigned max_frames);
+
+// Appends the goroutines to `snap` (after its OS threads), marks the
+// runtime's OS threads, and gives Go frames of OS threads file:line.
+// `stacks` are the OS threads' unwound stacks (stacks[i] is t.threads[i]).
+void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::vector<RawStack>& stacks);
+
+// The target's Go program, for a core (found through the Dwfl's main
+// module) or null.
+std::shared_ptr<GoCapture> open_go_for_core(Target& t);
+
+// A Memory over /proc/PID/mem, for reading a frozen live process.
+std::unique_ptr<Memory> proc_memory(int mem_fd);
+// read_goroutines on a frozen live process through its /proc/PID/mem; also
+// notes the monotonic clock (the runtime's nanotime) for wait times.
+void read_goroutines_live(GoCapture& go, int mem_fd, unsigned max_frames);
+
+}  // namespace threadleak::detail::golang
