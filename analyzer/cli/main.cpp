@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "hang_command.hpp"
+#include "threadleak/hang.hpp"
 #include "threadleak/threadleak.hpp"
 
 namespace {
@@ -82,8 +84,9 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
   require_input(in);
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
-  emit(o.json ? threadleak::render_json(snap, groups)
-              : threadleak::render_text(snap, groups, {.top = o.top}),
+  auto hang = threadleak::analyze_hang(snap);
+  emit(o.json ? threadleak::render_json(snap, groups, hang)
+              : threadleak::render_text(snap, groups, hang, {.top = o.top}),
        o.out);
   for (const auto& w : snap.warnings)
     if (o.json) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
@@ -157,6 +160,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   diff->add_flag("--show-shrunk", da.verbose, "also print the stacks of groups that shrank");
 
+  auto* hang = threadleak::cli::add_hang_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -172,6 +176,7 @@ int main(int argc, char** argv) {
     if (*stacks) return run_stacks(in, out);
     if (*snapshot) return run_snapshot(in, snap_out);
     if (*diff) return run_diff(in, da, out);
+    if (*hang) return threadleak::cli::run_hang_command();
   } catch (const threadleak::Error& e) {
     std::fprintf(stderr, "threadleak: %s\n", e.what());
     return kExitError;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "classify.hpp"
+#include "hang/wait_targets.hpp"
 #include "source/open.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
@@ -61,6 +62,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     classify(th, nr, t.crash && t.crash->tid == raw.tid);
     s.threads.push_back(std::move(th));
   }
+  find_wait_targets(t, s);
   s.warnings = std::move(t.warnings);
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));

@@ -53,6 +53,18 @@ struct Frame {
   bool own_code = false;         // in the main executable, not inlined from a system header (/usr/include)
 };
 
+// What a blocked thread waits on, read from the target's memory at capture
+// time (glibc's pthread_mutex_t / pthread_rwlock_t / pthread_cond_t; see
+// docs/hang.md). The hang stage builds its wait-for graph from these.
+struct WaitTarget {
+  std::string kind;              // "mutex", "rwlock" or "condvar" ("go-mutex" is reserved for Go)
+  std::uint64_t address = 0;     // the lock or condvar object (its first byte)
+  std::uint64_t futex = 0;       // the futex word the thread sleeps on
+  std::optional<int> owner;      // owner TID (mutex __owner, rwlock __cur_writer); none if not recorded
+  std::optional<int> mutex_kind; // mutex __kind (0 normal, 1 recursive, 2 errorcheck, 3 adaptive, + flags)
+  std::string layout;            // where the field offsets came from: "dwarf" or "glibc-2.36-x86_64"
+};
+
 struct Thread {
   int tid = 0;
   std::string name;              // comm, "" when unknown
@@ -61,6 +73,7 @@ struct Thread {
   std::vector<Frame> frames;     // innermost first
   std::string error;             // why unwinding stopped early, "" if it ended normally
   bool truncated = false;        // frames were capped at the depth limit
+  std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
 };
 
 struct Module {

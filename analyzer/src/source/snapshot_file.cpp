@@ -76,6 +76,25 @@ void read_process(const json& j, Snapshot& s) {
   }
 }
 
+json wait_target_json(const WaitTarget& w) {
+  json j = {{"kind", w.kind}, {"address", fmt::format("{:#x}", w.address)},
+            {"futex", fmt::format("{:#x}", w.futex)}, {"layout", w.layout}};
+  if (w.owner) j["owner"] = *w.owner;
+  if (w.mutex_kind) j["mutex_kind"] = *w.mutex_kind;
+  return j;
+}
+
+WaitTarget wait_target_from(const json& j) {
+  WaitTarget w;
+  w.kind = j.at("kind").get<std::string>();
+  w.address = parse_hex(j.at("address"));
+  w.futex = parse_hex(j.at("futex"));
+  w.layout = j.value("layout", "");
+  if (j.contains("owner")) w.owner = j.at("owner").get<int>();
+  if (j.contains("mutex_kind")) w.mutex_kind = j.at("mutex_kind").get<int>();
+  return w;
+}
+
 Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
@@ -91,6 +110,7 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.frames = stacks[idx];
   t.error = j.value("error", "");
   t.truncated = j.value("truncated", false);
+  if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
   return t;
 }
 
@@ -114,6 +134,7 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (!t.syscall_name.empty()) tj["syscall"] = t.syscall_name;
     if (!t.error.empty()) tj["error"] = t.error;
     if (t.truncated) tj["truncated"] = true;
+    if (t.waiting_on) tj["waiting_on"] = wait_target_json(*t.waiting_on);
     threads.push_back(std::move(tj));
   }
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
