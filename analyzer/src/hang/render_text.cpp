@@ -52,8 +52,8 @@ std::string deadlock_text(const Snapshot& s, const Deadlock& d, const HangTextOp
   std::string out = fmt::format("DEADLOCK ({} threads): ", d.threads.size());
   for (std::size_t i = 0; i < d.threads.size(); ++i) {
     int next = d.threads[(i + 1) % d.threads.size()];
-    out += fmt::format("{}thread {} waits for {} {:#x} held by thread {}", i ? ", which " : "",
-                       d.threads[i], d.kinds[i], d.locks[i], next);
+    out += fmt::format("{} waits for {} {:#x} held by thread {}",
+                       i ? ", which" : fmt::format("thread {}", d.threads[i]), d.kinds[i], d.locks[i], next);
   }
   out += "\n";
   if (o.stacks)
@@ -80,7 +80,8 @@ std::string blocker_text(const Snapshot& s, const Blocker& b, const HangTextOpti
   std::string out = fmt::format("  thread {} holds lock {}: {} waiting, {} transitively{}; it is {}\n", b.tid, locks,
                                 b.waiters, b.transitive_waiters, b.in_deadlock ? " (deadlocked)" : "",
                                 doing(s, b.tid));
-  if (o.stacks) out += stack(s, b.tid);
+  bool shown = b.in_deadlock || (s.crash && s.crash->tid == b.tid);  // its stack is shown above
+  if (o.stacks && !shown) out += stack(s, b.tid);
   return out;
 }
 
