@@ -12,6 +12,7 @@ packages=(
   gdb lldb-19 python3-lldb-19 python3
   golang-go golang-uber-goleak-dev
   libc6-dbg
+  python3-jsonschema                 # tests validate JSON output against docs/*.schema.json
   time
 )
 

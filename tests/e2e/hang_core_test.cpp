@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "hang_zoo.hpp"
 
@@ -12,6 +13,19 @@ using namespace tl_test;
 namespace {
 
 std::string core_of(const Zoo& z) { return gcore(z.pid(), temp_dir()); }
+
+// Validates a `hang --json` document against docs/hang.schema.json with
+// python3-jsonschema (scripts/install-deps.sh installs it).
+void expect_schema(const nlohmann::json& j) {
+  std::string path = temp_dir() + "/hang.json";
+  std::ofstream(path) << j.dump();
+  Result r = run({"python3", "-c",
+                  "import json,sys,jsonschema\n"
+                  "s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n"
+                  "jsonschema.Draft202012Validator(s).validate(d)",
+                  HANG_SCHEMA, path});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
 
 }  // namespace
 
@@ -27,6 +41,9 @@ TEST(HangCore, AbbaIsOneTwoThreadCycle) {
     EXPECT_EQ(own_function(m.at("frames")).rfind("(anonymous namespace)::lock_in_order(", 0), 0u) << m.dump();
   EXPECT_TRUE(j.at("orphaned").empty());
   EXPECT_TRUE(j.at("self_deadlocks").empty());
+  // Lock layouts come from glibc's DWARF (libc6-dbg is installed).
+  EXPECT_EQ(j.at("deadlocks")[0].at("members")[0].at("waiting_on").at("layout"), "dwarf");
+  expect_schema(j);
 }
 
 TEST(HangCore, ThreeThreadCycle) {
@@ -52,6 +69,7 @@ TEST(HangCore, ConvoyBlockersRankedByTransitiveWaiters) {
   EXPECT_EQ(own_function(j.at("blockers")[0].at("frames")).rfind("(anonymous namespace)::holder(", 0), 0u);
   EXPECT_EQ(j.at("lock_waiters"), 55);
   EXPECT_EQ(j.at("located"), 55);
+  expect_schema(j);
 }
 
 TEST(HangCore, OwnerExitedHoldingTheMutex) {
@@ -92,6 +110,7 @@ TEST(HangCore, CrashWhileHoldingALockKernelCore) {
   EXPECT_EQ(own_function(c.at("frames")).rfind("(anonymous namespace)::crash_holder(", 0), 0u);
   std::vector<std::string> expected = {blocker(z.tid["holder"], 3, 3, z.lock["m"])};
   EXPECT_EQ(blocker_summaries(j), expected);
+  expect_schema(j);
 }
 
 TEST(HangCore, SnapshotFileKeepsTheLocks) {
