@@ -11,6 +11,7 @@
 //           a kernel core named "core" in --dir DIR, core limit raised here)
 // Prints "tid NAME TID" and "lock NAME 0xADDRESS" lines, then "ready THREADS"
 // once every parked thread is blocked; then obeys stdin: "crash", "quit".
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 
 #include "park.hpp"
 
@@ -28,7 +30,6 @@ std::mutex g_say_mu;
 std::mutex g_a, g_b, g_c, g_m, g_m2;
 pthread_mutex_t g_self = PTHREAD_MUTEX_INITIALIZER;
 int g_pipe[2];
-std::vector<std::thread> g_threads;
 
 void tell(const std::string& what, const std::string& name, const std::string& value) {
   std::lock_guard lock(g_say_mu);
@@ -92,7 +93,25 @@ __attribute__((noinline)) void crash_holder(std::mutex& m) {
   }
 }
 
-void spawn(std::function<void()> fn) { g_threads.emplace_back(std::move(fn)); }
+// Threads get small stacks (like park's) so cores of the 57-thread convoy stay small.
+pthread_t spawn(std::function<void()> fn) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  auto* heap_fn = new std::function<void()>(std::move(fn));
+  auto tramp = [](void* f) -> void* {
+    std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(f));
+    (*fn)();
+    return nullptr;
+  };
+  pthread_t t;
+  if (pthread_create(&t, &attr, tramp, heap_fn) != 0) {
+    std::perror("pthread_create");
+    std::_Exit(1);
+  }
+  pthread_attr_destroy(&attr);
+  return t;
+}
 
 int abba() {
   static std::barrier<> both(2);
@@ -120,14 +139,13 @@ int convoy() {
 }
 
 int orphan() {
-  std::thread owner([] { exits_holding(g_m); });
-  owner.join();
+  pthread_join(spawn([] { exits_holding(g_m); }), nullptr);
   for (int i = 0; i < 2; ++i) spawn([] { waiter(g_m); });
   return 2;
 }
 
 int self() {
-  spawn(relocks_itself);
+  spawn([] { relocks_itself(); });
   return 1;
 }
 
@@ -157,6 +175,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: hang_zoo abba|convoy|crash|cycle3|orphan|self [--dir DIR]\n");
     return 2;
   }
+  mallopt(M_ARENA_MAX, 1);  // no per-thread arenas: 64 MiB each in gcore's cores
   if (argc > 3 && !std::strcmp(argv[2], "--dir") && ::chdir(argv[3]) != 0) return 2;
   rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   ::setrlimit(RLIMIT_CORE, &unlimited);
