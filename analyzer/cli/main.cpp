@@ -11,6 +11,8 @@
 
 #include "commands.hpp"
 #include "output.hpp"
+#include "hang_command.hpp"
+#include "threadleak/hang.hpp"
 #include "threadleak/threadleak.hpp"
 
 namespace {
@@ -92,7 +94,12 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
   require_input(in);
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
-  emit(cli::render(o.format(), snap, groups, o.text()), o.out);
+  auto hang = threadleak::analyze_hang(snap);
+  switch (o.format()) {
+    case cli::Format::text: emit(threadleak::render_text(snap, groups, hang, o.text()), o.out); break;
+    case cli::Format::json: emit(threadleak::render_json(snap, groups, hang), o.out); break;
+    default: emit(cli::render(o.format(), snap, groups, o.text()), o.out); break;
+  }
   for (const auto& w : snap.warnings)
     if (o.format() != cli::Format::text) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   return 0;
@@ -184,6 +191,7 @@ int main(int argc, char** argv) {
 
   cli::Command watch = cli::add_watch_command(app);
 
+  auto* hang = threadleak::cli::add_hang_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -200,6 +208,7 @@ int main(int argc, char** argv) {
     if (*snapshot) return run_snapshot(in, snap_out);
     if (*diff) return run_diff(in, da, out);
     if (*watch.app) return watch.run();
+    if (*hang) return threadleak::cli::run_hang_command();
   } catch (const threadleak::Error& e) {
     std::fprintf(stderr, "threadleak: %s\n", e.what());
     return kExitError;

@@ -3,6 +3,7 @@
 
 #include "classify.hpp"
 #include "golang/goroutines.hpp"
+#include "hang/wait_targets.hpp"
 #include "source/open.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
@@ -67,6 +68,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames);
   }
   if (t.go) golang::add_goroutines(s, t, *t.go, stacks);
+  find_wait_targets(t, s);
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));

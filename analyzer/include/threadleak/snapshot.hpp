@@ -59,6 +59,17 @@ struct Frame {
 enum class Kind { thread, goroutine };
 // "thread" or "goroutine".
 std::string to_string(Kind k);
+// What a blocked thread waits on, read from the target's memory at capture
+// time (glibc's pthread_mutex_t / pthread_rwlock_t / pthread_cond_t; see
+// docs/hang.md). The hang stage builds its wait-for graph from these.
+struct WaitTarget {
+  std::string kind;              // "mutex", "rwlock" or "condvar" ("go-mutex" is reserved for Go)
+  std::uint64_t address = 0;     // the lock or condvar object (its first byte)
+  std::uint64_t futex = 0;       // the futex word the thread sleeps on
+  std::optional<int> owner;      // owner TID (mutex __owner, rwlock __cur_writer); none if not recorded
+  std::optional<int> mutex_kind; // mutex __kind (0 normal, 1 recursive, 2 errorcheck, 3 adaptive, + flags)
+  std::string layout;            // where the field offsets came from: "dwarf" or "glibc-2.36-x86_64"
+};
 
 struct Thread {
   int tid = 0;                   // OS thread id; for a goroutine, the thread it runs on (0 if parked)
@@ -78,6 +89,7 @@ struct Thread {
   std::optional<std::int64_t> wait_minutes;  // minutes blocked, when the runtime recorded it
   std::optional<Frame> created_by;           // the function of the `go` statement, file:line of it
   bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
+  std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
 };
 
 struct Module {

@@ -1,6 +1,7 @@
 // JSON output of `stacks` and `diff` (schema: docs/threadleak.schema.json).
 #include <fmt/format.h>
 
+#include "hang/hang_json.hpp"
 #include "report/json_model.hpp"
 #include "threadleak/threadleak.hpp"
 
@@ -75,12 +76,24 @@ nlohmann::json entry_json(const DiffEntry& e) {
 }
 }  // namespace
 
-std::string render_json(const Snapshot& snap, const std::vector<Group>& groups) {
+namespace {
+nlohmann::json stacks_json(const Snapshot& snap, const std::vector<Group>& groups) {
   nlohmann::json j = {{"version", kOutputVersion}, {"kind", "stacks"}, {"process", process_json(snap)},
                       {"warnings", snap.warnings}};
   nlohmann::json gs = nlohmann::json::array();
   for (const auto& g : groups) gs.push_back(detail::group_json(g));
   j["groups"] = std::move(gs);
+  return j;
+}
+}  // namespace
+
+std::string render_json(const Snapshot& snap, const std::vector<Group>& groups) {
+  return stacks_json(snap, groups).dump(2) + "\n";
+}
+
+std::string render_json(const Snapshot& snap, const std::vector<Group>& groups, const HangReport& h) {
+  nlohmann::json j = stacks_json(snap, groups);
+  j["hang"] = detail::hang_json(snap, h);
   return j.dump(2) + "\n";
 }
 

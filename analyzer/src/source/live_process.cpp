@@ -130,27 +130,48 @@ std::vector<Mapping> parse_maps(const std::string& text) {
 
 struct StackCopy { std::uint64_t start; std::string bytes; };
 
+std::size_t read_copies(const std::vector<StackCopy>& copies, std::uint64_t addr, void* buf, std::size_t len) {
+  auto it = std::upper_bound(copies.begin(), copies.end(), addr,
+                             [](std::uint64_t a, const StackCopy& c) { return a < c.start; });
+  if (it == copies.begin()) return 0;
+  --it;
+  std::uint64_t rel = addr - it->start;
+  if (rel >= it->bytes.size()) return 0;
+  std::size_t n = std::min<std::uint64_t>(len, it->bytes.size() - rel);
+  std::memcpy(buf, it->bytes.data() + rel, n);
+  return n;
+}
+
+// Stacks, and (looked up only when no stack covers an address) the bytes
+// around each futex a thread waited on: the lock objects, read while frozen
+// so owners and waiters agree (hang triage).
 class LiveMemory : public Memory {
  public:
-  explicit LiveMemory(std::vector<StackCopy> copies) : copies_(std::move(copies)) {
-    std::sort(copies_.begin(), copies_.end(),
-              [](const StackCopy& a, const StackCopy& b) { return a.start < b.start; });
+  LiveMemory(std::vector<StackCopy> copies, std::vector<StackCopy> futexes)
+      : copies_(std::move(copies)), futexes_(std::move(futexes)) {
+    for (auto* v : {&copies_, &futexes_})
+      std::sort(v->begin(), v->end(), [](const StackCopy& a, const StackCopy& b) { return a.start < b.start; });
   }
   std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override {
-    auto it = std::upper_bound(copies_.begin(), copies_.end(), addr,
-                               [](std::uint64_t a, const StackCopy& c) { return a < c.start; });
-    if (it == copies_.begin()) return 0;
-    --it;
-    std::uint64_t rel = addr - it->start;
-    if (rel >= it->bytes.size()) return 0;
-    std::size_t n = std::min<std::uint64_t>(len, it->bytes.size() - rel);
-    std::memcpy(buf, it->bytes.data() + rel, n);
-    return n;
+    if (std::size_t n = read_copies(copies_, addr, buf, len)) return n;
+    return read_copies(futexes_, addr, buf, len);
   }
 
  private:
-  std::vector<StackCopy> copies_;
+  std::vector<StackCopy> copies_, futexes_;
 };
+
+// The lock object around a futex word: glibc's mutex, rwlock and condvar
+// fields all lie within kFutexWindow bytes of the word a waiter sleeps on.
+constexpr std::uint64_t kFutexSyscall = 202, kFutexWindow = 64;
+
+void copy_futex(int mem_fd, std::uint64_t futex, std::vector<StackCopy>& out) {
+  if (futex < kFutexWindow) return;
+  std::string buf(2 * kFutexWindow, '\0');
+  ssize_t n = ::pread(mem_fd, buf.data(), buf.size(), static_cast<off_t>(futex - kFutexWindow));
+  if (n != static_cast<ssize_t>(buf.size())) return;
+  out.push_back({futex - kFutexWindow, std::move(buf)});
+}
 
 // The used part of the stack holding sp: from just below sp (the red zone)
 // to the end of its mapping, capped. False if sp is in no mapping.
@@ -319,6 +340,8 @@ std::unique_ptr<Target> open_live(const Source& src) {
   t->go = golang::open_go(proc + "/exe", t->executable, t->entry, t->warnings);  // before freezing: reads only the file
   auto t0 = std::chrono::steady_clock::now();
   double frozen_ms = 0, copied_ms = 0;
+  std::vector<StackCopy> futexes;   // lock objects around waited-on futex words (hang triage)
+  std::set<std::uint64_t> futex_words;
   {
     Freezer fr;
     freeze_all(pid, fr);
@@ -327,6 +350,9 @@ std::unique_ptr<Target> open_live(const Source& src) {
     copy_threads(*t, fr, mem.get(), mappings, copies);
     copied_ms = ms_since(t0);
     if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames);
+    for (const RawThread& th : t->threads)
+      if (th.regs && th.regs->orig_rax == kFutexSyscall && futex_words.insert(th.regs->rdi).second)
+        copy_futex(mem.get(), th.regs->rdi, futexes);
   }  // thaw
   if (log_enabled()) {
     std::size_t bytes = 0;
@@ -342,7 +368,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
     th.name = read_small_file(proc + "/task/" + std::to_string(th.tid) + "/comm", 64);
     if (!th.name.empty() && th.name.back() == '\n') th.name.pop_back();
   }
-  t->memory = std::make_unique<LiveMemory>(std::move(copies));
+  t->memory = std::make_unique<LiveMemory>(std::move(copies), std::move(futexes));
   report_live_modules(*t, src, maps);
   check_modules(t->dwfl.get(), t->warnings);
   return t;

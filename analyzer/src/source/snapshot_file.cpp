@@ -100,6 +100,25 @@ void write_go_fields(const Thread& t, json& tj) {
   if (t.go_runtime) tj["go_runtime"] = true;
 }
 
+json wait_target_json(const WaitTarget& w) {
+  json j = {{"kind", w.kind}, {"address", fmt::format("{:#x}", w.address)},
+            {"futex", fmt::format("{:#x}", w.futex)}, {"layout", w.layout}};
+  if (w.owner) j["owner"] = *w.owner;
+  if (w.mutex_kind) j["mutex_kind"] = *w.mutex_kind;
+  return j;
+}
+
+WaitTarget wait_target_from(const json& j) {
+  WaitTarget w;
+  w.kind = j.at("kind").get<std::string>();
+  w.address = parse_hex(j.at("address"));
+  w.futex = parse_hex(j.at("futex"));
+  w.layout = j.value("layout", "");
+  if (j.contains("owner")) w.owner = j.at("owner").get<int>();
+  if (j.contains("mutex_kind")) w.mutex_kind = j.at("mutex_kind").get<int>();
+  return w;
+}
+
 Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
@@ -116,6 +135,7 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.error = j.value("error", "");
   t.truncated = j.value("truncated", false);
   read_go_fields(j, t);
+  if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
   return t;
 }
 
@@ -140,6 +160,7 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (!t.error.empty()) tj["error"] = t.error;
     if (t.truncated) tj["truncated"] = true;
     write_go_fields(t, tj);
+    if (t.waiting_on) tj["waiting_on"] = wait_target_json(*t.waiting_on);
     threads.push_back(std::move(tj));
   }
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},

@@ -1,0 +1,153 @@
+// glibc lock layouts from glibc's DWARF: the declared type of the `mutex`
+// (`rwlock`, `cond`) parameter of the libc function a waiter is in.
+#include "hang/glibc_layout.hpp"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "util.hpp"
+
+namespace threadleak::detail {
+namespace {
+
+constexpr std::size_t kTopFrames = 12;
+constexpr int kMaxTries = 3;
+
+bool type_of(Dwarf_Die* die, Dwarf_Die* out) {
+  Dwarf_Attribute a;
+  return dwarf_attr_integrate(die, DW_AT_type, &a) != nullptr && dwarf_formref_die(&a, out) != nullptr;
+}
+
+// Follows typedefs and cv-qualifiers to the real type.
+bool peel(Dwarf_Die* die) {
+  for (int i = 0; i < 16; ++i) {
+    int tag = dwarf_tag(die);
+    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type) return true;
+    Dwarf_Die next;
+    if (!type_of(die, &next)) return false;
+    *die = next;
+  }
+  return false;
+}
+
+bool named(Dwarf_Die* die, const char* name) {
+  const char* n = dwarf_diename(die);
+  return n != nullptr && std::strcmp(n, name) == 0;
+}
+
+// Offset of member `name` of a struct or union; its type in *type.
+std::optional<std::uint64_t> member(Dwarf_Die* agg, const char* name, Dwarf_Die* type) {
+  Dwarf_Die child;
+  if (dwarf_child(agg, &child) != 0) return std::nullopt;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member || !named(&child, name)) continue;
+    Dwarf_Word off = 0;
+    Dwarf_Attribute a;
+    if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &off) != 0)
+      return std::nullopt;
+    if (type && !type_of(&child, type)) return std::nullopt;
+    return off;
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return std::nullopt;
+}
+
+bool param_in(Dwarf_Die* scope, const char* param, Dwarf_Die* out) {
+  Dwarf_Die child;
+  if (dwarf_child(scope, &child) != 0) return false;
+  do {
+    if (dwarf_tag(&child) == DW_TAG_formal_parameter && named(&child, param)) return type_of(&child, out);
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return false;
+}
+
+// The declared type of parameter `param` of the function (or inlined call)
+// covering pc.
+bool param_type(Dwfl* dwfl, std::uint64_t pc, const char* param, Dwarf_Die* out) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_addrdie(dwfl, pc, &bias);
+  if (!cu) return false;
+  Dwarf_Die* scopes = nullptr;
+  int n = dwarf_getscopes(cu, pc - bias, &scopes);
+  bool found = false;
+  for (int i = 0; i < n && !found; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) continue;
+    found = param_in(&scopes[i], param, out);
+    Dwarf_Attribute a;
+    Dwarf_Die origin;
+    if (!found && dwarf_attr(&scopes[i], DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, &origin))
+      found = param_in(&origin, param, out);
+  }
+  std::free(scopes);
+  return found;
+}
+
+// pointer -> pthread_X_t (a union) -> __data -> struct: the member offsets.
+std::optional<std::vector<std::uint64_t>> layout_of(Dwarf_Die type, const std::vector<const char*>& members) {
+  if (!peel(&type) || dwarf_tag(&type) != DW_TAG_pointer_type) return std::nullopt;
+  Dwarf_Die obj;
+  if (!type_of(&type, &obj) || !peel(&obj)) return std::nullopt;
+  Dwarf_Die data;
+  auto base = member(&obj, "__data", &data);
+  if (!base || !peel(&data)) return std::nullopt;
+  std::vector<std::uint64_t> offs;
+  for (const char* m : members) {
+    auto off = member(&data, m, nullptr);
+    if (!off) return std::nullopt;
+    offs.push_back(*base + *off);
+  }
+  return offs;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::uint64_t>> GlibcLayouts::find(const std::vector<Frame>& frames, const char* param,
+                                                             const std::vector<const char*>& members) {
+  std::size_t n = std::min(frames.size(), kTopFrames);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (frames[i].module.rfind("libc", 0) != 0 || frames[i].function.empty()) continue;
+    std::uint64_t pc = i == 0 ? frames[i].pc : frames[i].pc - 1;
+    Dwarf_Die type;
+    if (!param_type(dwfl_, pc, param, &type)) continue;
+    if (auto offs = layout_of(type, members)) {
+      if (log_enabled())
+        log(fmt::format("glibc layout of '{}' from the DWARF of {}", param, frames[i].function));
+      return offs;
+    }
+  }
+  return std::nullopt;
+}
+
+const MutexLayout& GlibcLayouts::mutex(const std::vector<Frame>& frames) {
+  if (mutex_tries_ < kMaxTries && ++mutex_tries_)
+    if (auto o = find(frames, "mutex", {"__lock", "__count", "__owner", "__kind"})) {
+      mutex_ = {(*o)[0], (*o)[1], (*o)[2], (*o)[3], "dwarf"};
+      mutex_tries_ = kMaxTries;
+    }
+  return mutex_;
+}
+
+const RwlockLayout& GlibcLayouts::rwlock(const std::vector<Frame>& frames) {
+  if (rwlock_tries_ < kMaxTries && ++rwlock_tries_)
+    if (auto o = find(frames, "rwlock", {"__wrphase_futex", "__writers_futex", "__cur_writer"})) {
+      rwlock_ = {(*o)[0], (*o)[1], (*o)[2], "dwarf"};
+      rwlock_tries_ = kMaxTries;
+    }
+  return rwlock_;
+}
+
+const CondLayout& GlibcLayouts::cond(const std::vector<Frame>& frames) {
+  if (cond_tries_ < kMaxTries && ++cond_tries_)
+    if (auto o = find(frames, "cond", {"__g_signals"})) {
+      cond_ = {(*o)[0], "dwarf"};
+      cond_tries_ = kMaxTries;
+    }
+  return cond_;
+}
+
+}  // namespace threadleak::detail

@@ -1,0 +1,139 @@
+// `threadleak hang` text, and the short section heading `threadleak stacks`.
+// Reads like jstack's "Found one Java-level deadlock": each edge of a cycle
+// spelled out, then the stacks of the threads involved.
+#include <fmt/format.h>
+
+#include "report/json_model.hpp"
+#include "threadleak/analysis.hpp"
+#include "threadleak/hang.hpp"
+
+namespace threadleak {
+namespace {
+
+const Thread* find_thread(const Snapshot& s, int tid) {
+  auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
+                             [](const Thread& t, int x) { return t.tid < x; });
+  return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
+}
+
+std::string tids(const std::vector<int>& v, std::size_t max) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
+  if (v.size() > max) s += fmt::format(" ... (+{} more)", v.size() - max);
+  return s;
+}
+
+// "sleep in (anonymous namespace)::holder()": the state and the first own frame.
+std::string doing(const Snapshot& s, int tid) {
+  const Thread* t = find_thread(s, tid);
+  if (!t) return "gone";
+  std::string out = detail::state_label(t->state, t->syscall_name);
+  const Frame* own = first_own_frame(t->frames);
+  if (!own && !t->frames.empty()) own = &t->frames.front();
+  if (own && !own->function.empty()) out += " in " + own->function;
+  return out;
+}
+
+std::string stack(const Snapshot& s, int tid) {
+  const Thread* t = find_thread(s, tid);
+  if (!t) return "";
+  std::string out = fmt::format("  thread {}{} ({}):\n", tid, t->name.empty() ? "" : " \"" + t->name + "\"",
+                                detail::state_label(t->state, t->syscall_name));
+  for (std::size_t i = 0; i < t->frames.size(); ++i) {
+    const Frame& f = t->frames[i];
+    std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module, f.rel_pc)
+                                          : f.function;
+    out += fmt::format("    #{:<2} {}{}\n", i, name, f.file.empty() ? "" : fmt::format(" at {}:{}", f.file, f.line));
+  }
+  return out;
+}
+
+std::string deadlock_text(const Snapshot& s, const Deadlock& d, const HangTextOptions& o) {
+  std::string out = fmt::format("DEADLOCK ({} threads): ", d.threads.size());
+  for (std::size_t i = 0; i < d.threads.size(); ++i) {
+    int next = d.threads[(i + 1) % d.threads.size()];
+    out += fmt::format("{} waits for {} {:#x} held by thread {}",
+                       i ? ", which" : fmt::format("thread {}", d.threads[i]), d.kinds[i], d.locks[i], next);
+  }
+  out += "\n";
+  if (o.stacks)
+    for (int tid : d.threads) out += stack(s, tid);
+  return out;
+}
+
+std::string crash_text(const Snapshot& s, const CrashContext& c, const HangTextOptions& o) {
+  std::string out = fmt::format("crashed: thread {} took {}{}", c.tid, c.signal_name.empty() ? "a signal" : c.signal_name,
+                                c.address ? fmt::format(" at address {:#x}", *c.address) : "");
+  if (c.held_locks.empty()) out += "; it held no lock anyone waits for\n";
+  for (std::size_t i = 0; i < c.held_locks.size(); ++i)
+    out += fmt::format("{} {:#x}", i ? "," : "; it held", c.held_locks[i]);
+  if (!c.held_locks.empty())
+    out += fmt::format(" that {} thread{} wait for: TIDs {}\n", c.waiters.size(), c.waiters.size() == 1 ? "" : "s",
+                       tids(c.waiters, o.max_tids));
+  if (o.stacks) out += stack(s, c.tid);
+  return out;
+}
+
+std::string blocker_text(const Snapshot& s, const Blocker& b, const HangTextOptions& o) {
+  std::string locks;
+  for (auto l : b.locks) locks += fmt::format("{}{:#x}", locks.empty() ? "" : " ", l);
+  std::string out = fmt::format("  thread {} holds lock {}: {} waiting, {} transitively{}; it is {}\n", b.tid, locks,
+                                b.waiters, b.transitive_waiters, b.in_deadlock ? " (deadlocked)" : "",
+                                doing(s, b.tid));
+  bool shown = b.in_deadlock || (s.crash && s.crash->tid == b.tid);  // its stack is shown above
+  if (o.stacks && !shown) out += stack(s, b.tid);
+  return out;
+}
+
+std::string summary(const HangReport& h) {
+  if (h.deadlocked())
+    return fmt::format("hang: DEADLOCK: {} cycle{}, {} self-deadlock{}\n", h.deadlocks.size(),
+                       h.deadlocks.size() == 1 ? "" : "s", h.self_deadlocks.size(),
+                       h.self_deadlocks.size() == 1 ? "" : "s");
+  return fmt::format("hang: no deadlock; {} thread{} blocked on locks, {} blocker{}, {} orphaned lock{}\n",
+                     h.lock_waiters, h.lock_waiters == 1 ? "" : "s", h.blockers.size(),
+                     h.blockers.size() == 1 ? "" : "s", h.orphaned.size(), h.orphaned.size() == 1 ? "" : "s");
+}
+
+}  // namespace
+
+std::string render_hang_text(const Snapshot& s, const HangReport& h, const HangTextOptions& o) {
+  std::string out = summary(h);
+  if (h.crash) out += crash_text(s, *h.crash, o);
+  for (const auto& d : h.deadlocks) out += deadlock_text(s, d, o);
+  for (const auto& d : h.self_deadlocks) {
+    out += fmt::format("SELF-DEADLOCK: thread {} waits for mutex {:#x}, which it holds itself\n", d.tid, d.lock);
+    if (o.stacks) out += stack(s, d.tid);
+  }
+  for (const auto& l : h.orphaned)
+    out += fmt::format("orphaned: {} {:#x} is held by thread {}, which is no thread of the process "
+                       "(it exited holding it); waiting: TIDs {}\n", l.kind, l.lock, l.owner, tids(l.waiters, o.max_tids));
+  if (!h.blockers.empty()) out += "blockers (most waiters first):\n";
+  for (const auto& b : h.blockers) out += blocker_text(s, b, o);
+  if (o.stacks)
+    for (const auto& c : h.objects)
+      if (c.kind == "condvar")
+        out += fmt::format("condvar {:#x}: {} waiting: TIDs {}\n", c.address, c.waiters.size(), tids(c.waiters, o.max_tids));
+  if (h.located < h.lock_waiters)
+    out += fmt::format("note: {} of {} lock waiters have no lock object recorded (not in a futex call when "
+                       "captured); they are not in the graph\n", h.lock_waiters - h.located, h.lock_waiters);
+  return out;
+}
+
+}  // namespace threadleak
+
+namespace threadleak {
+
+std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const HangReport& h,
+                        const TextOptions& o) {
+  std::string body = render_text(snap, groups, o);
+  if (!h.deadlocked() && h.blockers.empty() && h.orphaned.empty() && !h.crash) return body;
+  std::size_t eol = body.find('\n');
+  std::string head = eol == std::string::npos ? body : body.substr(0, eol + 1);
+  std::string rest = eol == std::string::npos ? "" : body.substr(eol + 1);
+  if (snap.crash && rest.rfind("crashed:", 0) == 0) rest = rest.substr(rest.find('\n') + 1);  // said below
+  return head + render_hang_text(snap, h, {.stacks = false, .max_tids = o.max_tids}) +
+         "(details: threadleak hang)\n" + rest;
+}
+
+}  // namespace threadleak
