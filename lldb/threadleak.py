@@ -39,18 +39,21 @@ def _session():
 def _read_registers(process):
     """[(tid, {name: int})] for every thread; lldb's selection is untouched."""
     out = []
+    names = list(common.REGISTERS)   # lldb-server has no orig_rax: then the analyzer reads /proc
     for thread in process:
         frame = thread.GetFrameAtIndex(0)
         if not frame.IsValid():
             continue
         regs = {}
-        for name in common.REGISTERS:
+        for name in names:
             v = frame.FindRegister(name)
             if v.IsValid():
                 err = lldb.SBError()
                 value = v.GetValueAsUnsigned(err, 0)
                 if err.Success():
                     regs[name] = value
+        if not out:
+            names = [n for n in names if n in regs]
         out.append((thread.GetThreadID(), regs))
     return out
 
@@ -73,7 +76,8 @@ def _target(exe_ctx):
         raise common.LeaksError("leaks: pid %d is not a process on this machine" % pid)
     threads = _read_registers(process)
     if not threads:
-        raise common.LeaksError("leaks: pid %d has no readable threads" % pid)
+        raise common.LeaksError("leaks: pid %d is running (no thread has a frame); stop it first "
+                                "(process interrupt)" % pid)
     return common.Live(pid, threads, common.open_mem(pid))
 
 

@@ -286,8 +286,14 @@ class Session:
             pass
         if snap is None and stacks_json:
             snap = json.loads(stacks_json)
-        threads = len(snap.get("threads", [])) if isinstance(snap, dict) else 0
-        origin = snap.get("origin", "") if isinstance(snap, dict) else ""
+        threads, origin = 0, ""
+        if isinstance(snap, dict):
+            if "groups" in snap:      # `threadleak stacks --json` of a loaded file
+                threads = sum(g.get("count", 0) for g in snap["groups"])
+            else:                     # a snapshot file
+                threads = len(snap.get("threads", []))
+            process = snap.get("process", {})
+            origin = process.get("origin", "") if isinstance(process, dict) else ""
         if as_json:
             return json.dumps({"baseline": path, "origin": origin, "threads": threads}, indent=2) + "\n"
         return "%s: %d threads of %s (%s)\n" % (what, threads, origin, path)
