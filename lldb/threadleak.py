@@ -9,6 +9,7 @@
 # threadleak_common, which imports no debugger. The analyzer is found from the
 # THREADLEAK environment variable, the install layout, the build tree, or PATH.
 import os
+import shlex
 import sys
 
 import lldb
@@ -82,7 +83,11 @@ def _target(exe_ctx):
 
 
 def _run(command, exe_ctx):
-    req = common.parse_args(command.split())
+    try:
+        words = shlex.split(command)
+    except ValueError as e:
+        raise common.UsageError("leaks: %s" % e)
+    req = common.parse_args(words)
     session = _session()
     target = None if req.action == "baseline-load" else _target(exe_ctx)
     try:
