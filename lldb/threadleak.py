@@ -41,6 +41,7 @@ def _read_registers(process):
     """[(tid, {name: int})] for every thread; lldb's selection is untouched."""
     out = []
     names = list(common.REGISTERS)   # lldb-server has no orig_rax: then the analyzer reads /proc
+    err = lldb.SBError()
     for thread in process:
         frame = thread.GetFrameAtIndex(0)
         if not frame.IsValid():
@@ -49,7 +50,7 @@ def _read_registers(process):
         for name in names:
             v = frame.FindRegister(name)
             if v.IsValid():
-                err = lldb.SBError()
+                err.Clear()
                 value = v.GetValueAsUnsigned(err, 0)
                 if err.Success():
                     regs[name] = value

@@ -15,7 +15,6 @@ text; the front ends turn it into a debugger error (gdb.GdbError, the lldb
 result's SetError), never a traceback.
 """
 
-import atexit
 import json
 import os
 import shutil
@@ -203,14 +202,25 @@ class Result:
 
 
 class Session:
-    """One debugging session: the analyzer's path and the baseline."""
+    """One debugging session: the analyzer's path and the baseline.
+
+    A baseline taken in the session is kept in memory (the snapshot file's
+    text); files exist only while the analyzer runs, in a scratch directory
+    removed right after, so nothing is left behind whatever the debugger does
+    at exit."""
 
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        self.baseline = None        # path of a snapshot file (or core)
-        self._dir = None
+        self.baseline_text = None   # snapshot JSON taken in this session
+        self.baseline_file = None   # or: a snapshot file / core the user loaded
 
     def run(self, req, target):
+        try:
+            return self._run(req, target)
+        except OSError as e:  # the scratch directory or a FILE
+            raise LeaksError("leaks: %s: %s" % (e.filename or "scratch file", e.strerror))
+
+    def _run(self, req, target):
         if req.action == "stacks":
             return self._stacks(req, target)
         if req.action == "baseline":
@@ -230,24 +240,32 @@ class Session:
         return _warnings(err)
 
     def _take_baseline(self, req, target):
-        path = os.path.join(self._tmp(), "baseline.json")
-        warnings = self._snapshot(target, path)
-        self.baseline = path
-        return Result(self._describe("baseline taken", path, req.json), warnings)
+        with tempfile.TemporaryDirectory(prefix="threadleak-") as d:
+            path = os.path.join(d, "baseline.json")
+            warnings = self._snapshot(target, path)
+            with open(path) as f:
+                text = f.read()
+        self.baseline_text, self.baseline_file = text, None
+        return Result(_describe("baseline taken", _parse(text), None, req.json), warnings)
 
     def _save_baseline(self, req, target):
         warnings = []
-        if self.baseline is None:
+        if self.baseline_text is None and self.baseline_file is None:
             warnings = self._take_baseline(req, target).warnings
         dest = os.path.abspath(os.path.expanduser(req.file))
         try:
-            if self.baseline.endswith(".json") or _is_snapshot(self.baseline):
-                shutil.copyfile(self.baseline, dest)
+            if self.baseline_text is not None:
+                with open(dest, "w") as f:
+                    f.write(self.baseline_text)
+            elif _is_snapshot(self.baseline_file):
+                shutil.copyfile(self.baseline_file, dest)
             else:
-                self._snapshot(Core(self.baseline), dest)
+                self._snapshot(Core(self.baseline_file), dest)
+            with open(dest) as f:
+                snap = _parse(f.read())
         except OSError as e:
             raise LeaksError("%s: cannot write: %s" % (req.file, e.strerror))
-        return Result(self._describe("baseline saved to " + dest, dest, req.json), warnings)
+        return Result(_describe("baseline saved to " + dest, snap, dest, req.json), warnings)
 
     def _load_baseline(self, req):
         path = os.path.abspath(os.path.expanduser(req.file))
@@ -255,54 +273,32 @@ class Session:
             raise LeaksError("%s: no such file" % req.file)
         # The analyzer checks the file: a snapshot or core it can read.
         out, _, _ = self._call(["stacks", path, "--json"], None)
-        self.baseline = path
-        return Result(self._describe("baseline loaded from " + path, path, req.json, out))
+        self.baseline_text, self.baseline_file = None, path
+        return Result(_describe("baseline loaded from " + path, _parse(out), path, req.json))
 
     def _diff(self, req, target):
         if req.file is not None:
             base = os.path.abspath(os.path.expanduser(req.file))
             if not os.path.isfile(base):
                 raise LeaksError("%s: no such file" % req.file)
-        elif self.baseline is None:
+        elif self.baseline_text is None and self.baseline_file is None:
             raise LeaksError("leaks diff: no baseline yet; run 'leaks baseline' first, or give a snapshot FILE")
         else:
-            base = self.baseline
-        warnings = []
-        if isinstance(target, Core):
-            current = target.path
-        else:
-            current = os.path.join(self._tmp(), "current.json")
-            warnings = self._snapshot(target, current)
-        out, err, code = self._call(["diff", base, current] + (["--json"] if req.json else []), None,
-                                    ok=(0, 1))
+            base = self.baseline_file
+        with tempfile.TemporaryDirectory(prefix="threadleak-") as d:
+            if base is None:
+                base = os.path.join(d, "baseline.json")
+                with open(base, "w") as f:
+                    f.write(self.baseline_text)
+            warnings = []
+            if isinstance(target, Core):
+                current = target.path
+            else:
+                current = os.path.join(d, "current.json")
+                warnings = self._snapshot(target, current)
+            out, err, code = self._call(["diff", base, current] + (["--json"] if req.json else []), None,
+                                        ok=(0, 1))
         return Result(out, warnings + _warnings(err), grew=code == 1)
-
-    def _describe(self, what, path, as_json, stacks_json=None):
-        snap = None
-        try:
-            with open(path) as f:
-                snap = json.load(f)
-        except (OSError, ValueError):
-            pass
-        if snap is None and stacks_json:
-            snap = json.loads(stacks_json)
-        threads, origin = 0, ""
-        if isinstance(snap, dict):
-            if "groups" in snap:      # `threadleak stacks --json` of a loaded file
-                threads = sum(g.get("count", 0) for g in snap["groups"])
-            else:                     # a snapshot file
-                threads = len(snap.get("threads", []))
-            process = snap.get("process", {})
-            origin = process.get("origin", "") if isinstance(process, dict) else ""
-        if as_json:
-            return json.dumps({"baseline": path, "origin": origin, "threads": threads}, indent=2) + "\n"
-        return "%s: %d threads of %s (%s)\n" % (what, threads, origin, path)
-
-    def _tmp(self):
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="threadleak-")
-            atexit.register(shutil.rmtree, self._dir, True)
-        return self._dir
 
     def _call(self, args, target, ok=(0,)):
         argv = [self.analyzer] + args
@@ -322,6 +318,28 @@ class Session:
         if p.returncode not in ok:
             raise LeaksError(_first_error(p.stderr, p.returncode))
         return p.stdout, p.stderr, p.returncode
+
+
+def _parse(text):
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _describe(what, snap, path, as_json):
+    """One line (or JSON) about a baseline: how many threads, of what.
+    snap: a snapshot file's JSON, or `threadleak stacks --json` of one."""
+    if "groups" in snap:
+        threads = sum(g.get("count", 0) for g in snap["groups"] if isinstance(g, dict))
+    else:
+        threads = len(snap.get("threads", []))
+    process = snap.get("process", {})
+    origin = process.get("origin", "") if isinstance(process, dict) else ""
+    if as_json:
+        return json.dumps({"baseline": path, "origin": origin, "threads": threads}, indent=2) + "\n"
+    return "%s: %d threads of %s\n" % (what, threads, origin)
 
 
 def _is_snapshot(path):

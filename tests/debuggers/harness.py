@@ -4,6 +4,7 @@ real CLI, real gdb 13 and lldb-19 in batch mode. No mocks.
 Paths come from the environment CTest sets: THREADLEAK_BIN, SAMPLES_DIR,
 SOURCE_DIR, TEST_WORK_DIR.
 """
+import atexit
 import json
 import os
 import shutil
@@ -22,8 +23,11 @@ TIMEOUT_S = 120
 
 
 def temp_dir():
+    """A fresh directory (cores, FIFOs, snapshots), removed when the tests end."""
     os.makedirs(WORK, exist_ok=True)
-    return tempfile.mkdtemp(prefix="dbg-", dir=WORK)
+    d = tempfile.mkdtemp(prefix="dbg-", dir=WORK)
+    atexit.register(shutil.rmtree, d, True)
+    return d
 
 
 class Sample:
