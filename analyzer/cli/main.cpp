@@ -24,6 +24,8 @@ struct InputArgs {
   int pid = 0;
   std::string exe, sysroot;
   std::vector<std::string> debug_dirs;
+  std::string regs;      // debugger feed: registers of every thread ("-" = stdin)
+  int mem_fd = -1;       // debugger feed: an open /proc/PID/mem
 };
 
 struct OutputArgs {
@@ -50,6 +52,11 @@ void add_input(CLI::App* cmd, InputArgs& in) {
   auto* file = cmd->add_option("INPUT", in.file, "a core file or a snapshot file");
   auto* pid = cmd->add_option("--pid,-p", in.pid, "a live process");
   file->excludes(pid);
+  auto* regs = cmd->add_option("--regs", in.regs, "with --pid, from a debugger that holds it stopped: "
+                                                  "registers of every thread, a file or '-' (docs/debuggers.md)");
+  auto* mem = cmd->add_option("--mem-fd", in.mem_fd, "with --regs: an open descriptor of /proc/PID/mem");
+  regs->needs(pid)->needs(mem);
+  mem->needs(regs);
   add_source_options(cmd, in);
 }
 
@@ -68,6 +75,7 @@ threadleak::Source to_source(const InputArgs& in, const std::string& file) {
   s.exe = in.exe;
   s.sysroot = in.sysroot;
   s.debug_dirs = in.debug_dirs;
+  if (file.empty()) { s.regs_file = in.regs; s.mem_fd = in.mem_fd; }
   return s;
 }
 

@@ -4,6 +4,7 @@
 #include "classify.hpp"
 #include "golang/goroutines.hpp"
 #include "hang/wait_targets.hpp"
+#include "source/debugger_feed.hpp"
 #include "source/open.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
@@ -80,6 +81,10 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
 
 Snapshot capture(const Source& src, const CaptureOptions& opts) {
   using namespace detail;
+  if (src.pid != 0 && !src.regs_file.empty()) {
+    auto t = open_debugger_feed(src);
+    return analyze_target(*t, opts);
+  }
   if (src.pid != 0) {
     auto t = open_live(src);
     return analyze_target(*t, opts);

@@ -37,6 +37,11 @@ struct Source {
   std::string exe;                       // --exe: the main executable, overriding the core's record
   std::string sysroot;                   // --sysroot: prefix for module paths of a foreign core
   std::vector<std::string> debug_dirs;   // --debug-dir: where separate debug info lives
+  // Debugger feed (with pid): the process is stopped and traced by a debugger,
+  // which gives every thread's registers (a file, "-" = stdin; format in
+  // docs/debuggers.md) and an open /proc/PID/mem descriptor it keeps open.
+  std::string regs_file;                 // --regs
+  int mem_fd = -1;                       // --mem-fd
 
   static Source path(std::string f) { Source s; s.file = std::move(f); return s; }
   static Source live(int p) { Source s; s.pid = p; return s; }

@@ -1,0 +1,241 @@
+// Source: a live process that a debugger (gdb, lldb) holds stopped and feeds.
+//
+// While a debugger is the tracer, threadleak cannot ptrace the process, and
+// only the tracer gets the registers from the kernel. So the debugger hands
+// over what only it has:
+//   - the registers of every thread, as text (see parse_feed below), in a
+//     file or on stdin;
+//   - an open descriptor of /proc/PID/mem. The kernel checks permission when
+//     the file is opened, so a descriptor the debugger opened reads fine even
+//     where threadleak could not open the file itself (another user's view,
+//     Yama ptrace_scope=1).
+// Memory is read lazily, one page at a time, with pread on that descriptor:
+// a read never crosses into an unmapped page, the unwinder touches only the
+// few pages it needs, and a 4 GiB heap costs nothing. Modules come from
+// /proc/PID/maps. Nothing is written, nothing is stopped or resumed here:
+// the debugger keeps the process stopped and resumes it when the user says so.
+#include "source/debugger_feed.hpp"
+
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace threadleak::detail {
+namespace {
+
+constexpr std::size_t kPage = 4096;
+constexpr std::size_t kMaxThreads = 1u << 20;
+constexpr std::size_t kMaxFeedBytes = 256u << 20;
+
+// Memory of the stopped process, read through the debugger's descriptor.
+class FdMemory : public Memory {
+ public:
+  explicit FdMemory(int fd) : fd_(fd) {}
+  std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override {
+    std::lock_guard lock(mu_);
+    auto* out = static_cast<unsigned char*>(buf);
+    std::size_t done = 0;
+    while (done < len) {
+      std::uint64_t a = addr + done;
+      const std::string* page = get(a & ~std::uint64_t{kPage - 1});
+      std::size_t off = a & (kPage - 1);
+      if (!page || off >= page->size()) break;
+      std::size_t n = std::min(len - done, page->size() - off);
+      std::memcpy(out + done, page->data() + off, n);
+      done += n;
+    }
+    return done;
+  }
+
+ private:
+  const std::string* get(std::uint64_t page_addr) {
+    auto it = pages_.find(page_addr);
+    if (it == pages_.end()) {
+      std::string bytes(kPage, '\0');
+      ssize_t n = -1;
+      if (page_addr <= static_cast<std::uint64_t>(INT64_MAX - kPage))
+        n = ::pread(fd_, bytes.data(), kPage, static_cast<off_t>(page_addr));
+      bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+      it = pages_.emplace(page_addr, std::move(bytes)).first;
+    }
+    return it->second.empty() ? nullptr : &it->second;
+  }
+
+  int fd_;  // owned by the caller (the debugger); never closed here
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, std::string> pages_;
+};
+
+// Where each register name lands in UserRegs.
+std::uint64_t* reg_slot(UserRegs& r, const std::string& name) {
+  static const std::pair<const char*, std::uint64_t UserRegs::*> kNames[] = {
+      {"r15", &UserRegs::r15}, {"r14", &UserRegs::r14}, {"r13", &UserRegs::r13},
+      {"r12", &UserRegs::r12}, {"rbp", &UserRegs::rbp}, {"rbx", &UserRegs::rbx},
+      {"r11", &UserRegs::r11}, {"r10", &UserRegs::r10}, {"r9", &UserRegs::r9},
+      {"r8", &UserRegs::r8},   {"rax", &UserRegs::rax}, {"rcx", &UserRegs::rcx},
+      {"rdx", &UserRegs::rdx}, {"rsi", &UserRegs::rsi}, {"rdi", &UserRegs::rdi},
+      {"orig_rax", &UserRegs::orig_rax}, {"rip", &UserRegs::rip}, {"cs", &UserRegs::cs},
+      {"eflags", &UserRegs::eflags}, {"rsp", &UserRegs::rsp}, {"ss", &UserRegs::ss},
+      {"fs_base", &UserRegs::fs_base}, {"gs_base", &UserRegs::gs_base}, {"ds", &UserRegs::ds},
+      {"es", &UserRegs::es}, {"fs", &UserRegs::fs}, {"gs", &UserRegs::gs}};
+  for (const auto& [n, member] : kNames)
+    if (name == n) return &(r.*member);
+  return nullptr;
+}
+
+// The syscall a stopped thread is in, from /proc when the debugger did not
+// give orig_rax: "-1 ..." or "running" mean none.
+std::uint64_t syscall_from_proc(int pid, int tid) {
+  std::string s = read_small_file(fmt::format("/proc/{}/task/{}/syscall", pid, tid), 256);
+  long nr = -1;
+  if (std::sscanf(s.c_str(), "%ld", &nr) != 1) nr = -1;
+  return static_cast<std::uint64_t>(nr);
+}
+
+// One line: "TID NAME=HEX NAME=HEX ...". rip and rsp are required.
+RawThread parse_line(const std::string& line, const std::string& where, int pid) {
+  std::istringstream in(line);
+  long tid = 0;
+  if (!(in >> tid) || tid <= 0 || tid > INT32_MAX) throw Error(where + ": expected a thread id first");
+  UserRegs regs{};
+  bool have_rip = false, have_rsp = false, have_orig = false;
+  std::string item;
+  while (in >> item) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) throw Error(where + ": expected NAME=VALUE, got '" + item + "'");
+    std::string name = item.substr(0, eq), value = item.substr(eq + 1);
+    std::uint64_t* slot = reg_slot(regs, name);
+    if (!slot) continue;  // a register threadleak does not use
+    char* end = nullptr;
+    errno = 0;
+    std::uint64_t v = std::strtoull(value.c_str(), &end, 0);
+    if (value.empty() || errno || *end) throw Error(where + ": bad value for " + name + ": '" + value + "'");
+    *slot = v;
+    have_rip |= name == "rip";
+    have_rsp |= name == "rsp";
+    have_orig |= name == "orig_rax";
+  }
+  if (!have_rip || !have_rsp) throw Error(where + ": thread " + std::to_string(tid) + " lacks rip or rsp");
+  if (!have_orig) regs.orig_rax = syscall_from_proc(pid, static_cast<int>(tid));
+  RawThread t;
+  t.tid = static_cast<int>(tid);
+  t.regs = regs;
+  return t;
+}
+
+std::string read_feed(const std::string& path) {
+  std::ostringstream buf;
+  if (path == "-") {
+    buf << std::cin.rdbuf();
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(path + ": cannot read registers: " + errno_text(errno));
+    buf << f.rdbuf();
+  }
+  std::string text = buf.str();
+  if (text.size() > kMaxFeedBytes) throw Error(path + ": register feed too large");
+  return text;
+}
+
+// The feed: one line per thread, '#' comments and blank lines ignored.
+std::vector<RawThread> parse_feed(const std::string& text, const std::string& origin, int pid) {
+  std::vector<RawThread> threads;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    if (threads.size() >= kMaxThreads) throw Error(origin + ": too many threads");
+    threads.push_back(parse_line(line, fmt::format("{}: line {}", origin, n), pid));
+  }
+  if (threads.empty()) throw Error(origin + ": no threads in the register feed");
+  std::sort(threads.begin(), threads.end(), [](auto& a, auto& b) { return a.tid < b.tid; });
+  for (std::size_t i = 1; i < threads.size(); ++i)
+    if (threads[i].tid == threads[i - 1].tid)
+      throw Error(fmt::format("{}: thread {} given twice", origin, threads[i].tid));
+  return threads;
+}
+
+std::uint64_t read_entry(const std::string& proc) {
+  std::string auxv = read_small_file(proc + "/auxv");
+  for (std::size_t off = 0; off + 16 <= auxv.size(); off += 16) {
+    std::uint64_t key, val;
+    std::memcpy(&key, auxv.data() + off, 8);
+    std::memcpy(&val, auxv.data() + off + 8, 8);
+    if (key == AT_ENTRY) return val;
+  }
+  return 0;
+}
+
+std::string iso_now() {
+  char buf[32];
+  time_t t = std::time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void report_modules(Target& t, const Source& src, const std::string& proc) {
+  std::string maps = read_small_file(proc + "/maps", 64u << 20);
+  if (maps.empty()) throw Error(t.origin + ": cannot read " + proc + "/maps");
+  t.setup = std::make_unique<DwflSetup>();
+  init_callbacks(*t.setup, src, true);
+  t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
+  if (!t.dwfl) throw Error(t.origin + ": dwfl_begin: " + dwfl_error());
+  FILE* f = ::fmemopen(maps.data(), maps.size(), "r");
+  if (!f) throw Error(t.origin + ": fmemopen: " + errno_text(errno));
+  int rc = dwfl_linux_proc_maps_report(t.dwfl.get(), f);
+  std::fclose(f);
+  if (rc != 0) t.warnings.push_back("could not list all modules: " + dwfl_error());
+  if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
+    throw Error(t.origin + ": dwfl_report_end: " + dwfl_error());
+}
+
+void check_mem_fd(int fd, int pid) {
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0)
+    throw Error(fmt::format("pid {}: --mem-fd {} is not an open descriptor", pid, fd));
+}
+
+}  // namespace
+
+std::unique_ptr<Target> open_debugger_feed(const Source& src) {
+  elf_version(EV_CURRENT);
+  const int pid = src.pid;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  if (pid <= 0 || ::access(proc.c_str(), F_OK) != 0)
+    throw Error(fmt::format("pid {}: no such process", pid));
+  check_mem_fd(src.mem_fd, pid);
+  auto t = std::make_unique<Target>();
+  t->kind = "live";
+  t->origin = fmt::format("pid {}", pid);
+  t->pid = pid;
+  char exe[4096];
+  ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
+  t->executable = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
+  t->entry = read_entry(proc);
+  t->captured_at = iso_now();
+  t->threads = parse_feed(read_feed(src.regs_file), src.regs_file == "-" ? "registers on stdin" : src.regs_file, pid);
+  for (auto& th : t->threads) {
+    th.name = read_small_file(fmt::format("{}/task/{}/comm", proc, th.tid), 64);
+    if (!th.name.empty() && th.name.back() == '\n') th.name.pop_back();
+  }
+  t->memory = std::make_unique<FdMemory>(src.mem_fd);
+  report_modules(*t, src, proc);
+  check_modules(t->dwfl.get(), t->warnings);
+  return t;
+}
+
+}  // namespace threadleak::detail
