@@ -9,11 +9,19 @@
 //
 //   $ story_test
 //   [ RUN      ] Story.Leaky
-//   story_test.cpp:NN: Failure
-//   threadleak: 1 leaked thread (not at the baseline, still alive after 1.00 s):
-//     TID 4242 "story_test" sleep
-//   ...
-//   => #3  ... (anonymous namespace)::get_resource_b(...) at story_test.cpp:NN
+//   story_test.cpp:72: Failure
+//   threadleak: 1 leaked thread (not at the baseline, still alive after waiting 1.00 s):
+//     TID 608 "story_test" sleep
+//   live pid 604 (.../story_test): 1 thread in 1 group
+//
+//   1 thread in state sleep: TIDs 608
+//      #0  0x00007f4f6eced545 clock_nanosleep +0x65 at .../clock_nanosleep.c:48 [libc.so.6]
+//      ...
+//   => #3  0x0000556edde1fa23 (anonymous namespace)::get_resource_b(...) +0x32 at .../story_test.cpp:49 [story_test]
+//      ...
+//   [  FAILED  ] Story.Leaky (1338 ms)
+//   [ RUN      ] Story.Fixed
+//   [       OK ] Story.Fixed (1 ms)
 #include <chrono>
 #include <condition_variable>
 #include <memory>

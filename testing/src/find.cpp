@@ -16,6 +16,8 @@ using Clock = std::chrono::steady_clock;
 using Id = std::pair<int, unsigned long long>;  // TID, kernel start time
 
 constexpr auto kMaxSleep = std::chrono::milliseconds(100);
+// Ignore rules need stacks; threads that exit this fast need none.
+constexpr auto kFirstCapture = std::chrono::milliseconds(20);
 
 // Threads alive now that are neither in the baseline, nor the caller, nor settled.
 std::vector<Task> candidates(const Baseline& base, const std::set<Id>& settled) {
@@ -79,7 +81,7 @@ Leaks find_leaks(const Options& opts) {
     cand = candidates(base, ignored);
     if (cand.empty()) return Leaks{};
     bool unseen = std::any_of(cand.begin(), cand.end(), [&](const Task& t) { return !seen.count({t.tid, t.start_time}); });
-    if (has_rules(opts) && unseen) {
+    if (has_rules(opts) && unseen && Clock::now() - start >= kFirstCapture) {
       unignored(take(cand, opts), cand, opts, ignored);
       for (const Task& k : cand) seen.insert({k.tid, k.start_time});
       continue;  // re-list: ignored threads are now settled
@@ -90,9 +92,9 @@ Leaks find_leaks(const Options& opts) {
     nap = std::min<std::chrono::nanoseconds>(nap * 2, kMaxSleep);
   }
   Leaks out;
+  out.waited_s_ = std::chrono::duration<double>(Clock::now() - start).count();
   out.snapshot_ = unignored(take(cand, opts), cand, opts, ignored);
   out.groups_ = group(out.snapshot_, {});
-  out.waited_s_ = std::chrono::duration<double>(Clock::now() - start).count();
   return out;
 }
 

@@ -21,10 +21,10 @@ Option MaxRetryTime(std::chrono::nanoseconds d) {
   return [d](Options& o) { o.max_retry_time = d; };
 }
 
-bool verify_none(const Options& opts) {
+bool verify_none(const Options& opts, const std::source_location& where) {
   Leaks leaks = find_leaks(opts);
   if (!leaks) return true;
-  ADD_FAILURE() << leaks.report();
+  ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line())) << leaks.report();
   return false;
 }
 
@@ -39,7 +39,7 @@ void LeakListener::OnTestEnd(const ::testing::TestInfo& info) {
   Options o = opts_;
   o.baseline = at_test_start_;  // blame only threads started during this test
   Leaks leaks = find_leaks(o);
-  if (leaks) ADD_FAILURE() << "thread leaked by " << info.test_suite_name() << "." << info.name() << "\n" << leaks.report();
+  if (leaks) ADD_FAILURE_AT(info.file(), info.line()) << "thread leaked by " << info.test_suite_name() << "." << info.name() << "\n" << leaks.report();
 }
 
 void LeakEnvironment::TearDown() {

@@ -24,7 +24,7 @@ std::string Leaks::report() const {
   if (!*this) return "threadleak: no leaked threads\n";
   std::size_t n = snapshot_.threads.size();
   std::string out = "threadleak: " + std::to_string(n) + " leaked thread" + (n == 1 ? "" : "s") +
-                    " (not at the baseline, still alive after " + seconds(waited_s_) + "):\n";
+                    " (not at the baseline, still alive after waiting " + seconds(waited_s_) + "):\n";
   for (const Thread& t : snapshot_.threads) {
     out += "  TID " + std::to_string(t.tid) + " \"" + t.name + "\" " + state_text(t);
     if (!t.error.empty()) out += " (" + t.error + ")";

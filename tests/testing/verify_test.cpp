@@ -28,6 +28,7 @@ TEST(VerifyNone, LeakFailsTheTestWithTheThreadsStack) {
   EXPECT_EQ(r.status, 1) << r.out << r.err;
   std::string tid = parked_tid(r.out);
   EXPECT_THAT(r.out, HasSubstr("[  FAILED  ] Scenario.LeakFailsWithStack"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("scenarios.cpp:[0-9]+: Failure\nFailed\nthreadleak: 1 leaked"));
   EXPECT_THAT(r.out, HasSubstr("threadleak: 1 leaked thread"));
   EXPECT_THAT(r.out, HasSubstr("TID " + tid + " \"tl-leaker\" io\n"));
   EXPECT_THAT(r.out, HasSubstr("1 thread in state io: TIDs " + tid + "\n"));
@@ -57,6 +58,7 @@ TEST(Listener, BlamesTheTestThatLeaked) {
   std::string tid = parked_tid(r.out);
   EXPECT_THAT(r.out, HasSubstr("[       OK ] Attribution.A_Clean"));
   EXPECT_THAT(r.out, HasSubstr("[  FAILED  ] Attribution.B_Leaks"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("listener_scenarios.cpp:[0-9]+: Failure\nFailed\nthread leaked by Attribution.B_Leaks"));
   EXPECT_THAT(r.out, HasSubstr("[       OK ] Attribution.C_CleanAfterLeak"));
   EXPECT_THAT(r.out, HasSubstr("thread leaked by Attribution.B_Leaks\nthreadleak: 1 leaked thread"));
   EXPECT_THAT(r.out, HasSubstr("TID " + tid + " \"tl-leaked-in-b\" io\n"));
@@ -71,6 +73,7 @@ TEST(Sample, StoryLeakCaughtAndFixPasses) {
   EXPECT_EQ(r.status, 1) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("[  FAILED  ] Story.Leaky"));
   EXPECT_THAT(r.out, HasSubstr("[       OK ] Story.Fixed"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("story_test.cpp:[0-9]+: Failure\nFailed\nthreadleak: 1 leaked thread"));
   EXPECT_THAT(r.out, HasSubstr("1 thread in state sleep"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("=> #[0-9]+ +0x[0-9a-f]+ \\(anonymous namespace\\)::get_resource_b"));
 }

@@ -42,6 +42,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -129,13 +130,26 @@ Leaks Find(const Opts&... opts) {
   return find_leaks(make_options(opts...));
 }
 
-// Fails the current GoogleTest test (ADD_FAILURE, non-fatal) with the report.
-// Returns true when there were no leaks.
-bool verify_none(const Options& opts);
+// Fails the current GoogleTest test (ADD_FAILURE at the caller's file and
+// line, non-fatal) with the report. Returns true when there were no leaks.
+bool verify_none(const Options& opts, const std::source_location& where);
+
+// An option that also remembers where VerifyNone was called from: the first
+// argument converts to it, so the failure points at the test, not here.
+struct LocatedOption {
+  LocatedOption(Option o, std::source_location w = std::source_location::current())
+      : option(std::move(o)), where(w) {}
+  Option option;
+  std::source_location where;
+};
+
+inline bool VerifyNone(std::source_location where = std::source_location::current()) {
+  return verify_none(Options{}, where);
+}
 
 template <typename... Opts>
-bool VerifyNone(const Opts&... opts) {
-  return verify_none(make_options(opts...));
+bool VerifyNone(LocatedOption first, const Opts&... rest) {
+  return verify_none(make_options(first.option, rest...), first.where);
 }
 
 // Checks after every test, against the threads alive when that test
