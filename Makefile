@@ -4,7 +4,7 @@ MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test asan-test bench clean
+.PHONY: all deps build demo test asan-test bench fuzz clean
 
 all: build
 
@@ -32,3 +32,10 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan out
+
+# Short libFuzzer runs of the parsers of untrusted input (clang build tree).
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREADLEAK_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_snapshot_json fuzz_core_notes fuzz_core_file
+	@scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)

@@ -9,7 +9,7 @@ packages=(
   libdw-dev libelf-dev elfutils       # reading, unwinding, symbolizing; eu-stack for comparisons
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  gdb lldb-19 python3-lldb-19 python3
+  gdb lldb-19 python3-lldb-19 python3 python3-jsonschema
   golang-go golang-uber-goleak-dev
   libc6-dbg
   time

@@ -67,9 +67,10 @@ void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings) {
       GElf_Addr vaddr;
       int n = dwfl_module_build_id(mod, &bits, &vaddr);
       std::string id = hex_bytes(bits, n);
-      c->w->push_back(std::string("module ") + (name ? name : "?") +
-                      ": no file found" + (id.empty() ? "" : " with build-id " + id) +
-                      " (" + dwfl_error() + "); its frames show as module+offset");
+      c->w->push_back(std::string("module ") + (name ? name : "?") + ": no file" +
+                      (id.empty() ? std::string() : " with build-id " + id) +
+                      " found at its recorded path, under --sysroot or in the debug dirs; its frames "
+                      "show as module+offset (pass --exe, --sysroot or --debug-dir)");
     }
     return DWARF_CB_OK;
   };

@@ -1,5 +1,7 @@
 // End to end on real cores: samples parked in known ways, dumped with gcore,
 // read by the threadleak CLI. Exact groups, counts, states and functions.
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
@@ -162,4 +164,51 @@ TEST(SnapshotFile, SavedBaselineDiffsLikeTheCore) {
   ASSERT_EQ(j.at("leaked").size(), 1u);
   EXPECT_EQ(j.at("leaked")[0].at("baseline"), 2);
   EXPECT_EQ(j.at("leaked")[0].at("current"), 5);
+}
+
+namespace {
+std::string own_function_of_state(const nlohmann::json& j, const std::string& state) {
+  for (const auto& g : j.at("groups"))
+    if (g.at("state") == state) return tl_test::own_function(g.at("frames"));
+  return "(no group in state " + state + ")";
+}
+}  // namespace
+
+// A core from "another machine": the executable is no longer where the core
+// says. Without help, frames degrade to module+offset with a warning naming
+// the module; with --sysroot (or --exe) the names come back. A different file
+// at the recorded path (a rebuilt binary) is refused by build-id, with a warning.
+TEST(CoreModules, MissingMovedAndMismatchedExecutable) {
+  namespace fs = std::filesystem;
+  std::string dir = tl_test::temp_dir();
+  std::string exe = dir + "/bin/park";
+  fs::create_directories(dir + "/bin");
+  fs::copy_file(tl_test::sample_bin("park"), exe);
+  std::string core;
+  {
+    Proc p({exe, "--sleep", "2"});
+    p.expect("ready");
+    core = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  }
+  std::string sysroot = dir + "/sysroot";
+  fs::create_directories(sysroot + dir + "/bin");
+  fs::rename(exe, sysroot + exe);
+
+  auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", core, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: module " + exe + ": no file with build-id"), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("groups").size(), 2u);   // still grouped by pc: 2 sleepers, main
+  EXPECT_EQ(j.at("groups")[0].at("count"), 2);
+
+  auto with_sysroot = tl_test::threadleak_json({"stacks", core, "--sysroot", sysroot});
+  EXPECT_EQ(own_function_of_state(with_sysroot, "sleep"), "(anonymous namespace)::sleeper()");
+  auto with_exe = tl_test::threadleak_json({"stacks", core, "--exe", sysroot + exe});
+  EXPECT_EQ(own_function_of_state(with_exe, "sleep"), "(anonymous namespace)::sleeper()");
+
+  fs::copy_file("/bin/true", exe);   // another program where the core's executable was
+  r = tl_test::run({tl_test::threadleak_bin(), "stacks", core, "--json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: module " + exe + ": no file with build-id"), std::string::npos) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("groups").size(), 2u);
 }

@@ -7,7 +7,6 @@
 namespace threadleak::detail {
 namespace {
 
-constexpr std::size_t kPrstatusSize = 336;   // x86-64 struct elf_prstatus
 constexpr std::size_t kPrstatusPid = 32;     // pr_pid
 constexpr std::size_t kPrstatusCursig = 12;  // pr_cursig (short)
 constexpr std::size_t kPrstatusReg = 112;    // pr_reg (struct user_regs_struct)

@@ -55,7 +55,7 @@ std::vector<int> list_tasks(int pid) {
 // Seized threads, detached on every path out.
 class Freezer {
  public:
-  explicit Freezer(int pid) : pid_(pid) {}
+  Freezer() = default;
   ~Freezer() { thaw(); }
   Freezer(const Freezer&) = delete;
   Freezer& operator=(const Freezer&) = delete;
@@ -94,7 +94,6 @@ class Freezer {
   std::size_t size() const { return stopped_.size(); }
 
  private:
-  int pid_;
   std::map<int, int> stopped_;  // tid -> signal to re-deliver at detach
 };
 
@@ -235,7 +234,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
   std::string maps;
   std::vector<StackCopy> copies;
   {
-    Freezer fr(pid);
+    Freezer fr;
     freeze_all(pid, fr);
     if (fr.size() == 0) throw Error(who(pid) + ": process exited before it could be read");
     maps = read_small_file(proc + "/maps", 64u << 20);

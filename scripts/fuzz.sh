@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets for a short while each, seeded with real inputs
+# made here: a core of a tiny static program (gcore), its note segment, and
+# a snapshot file of it. Exits non-zero when a fuzzer finds a crash.
+set -euo pipefail
+build=${1:-build-fuzz}
+seconds=${2:-20}
+work=$build/fuzz-work
+rm -rf "$work"
+mkdir -p "$work"/{seed-core,seed-notes,seed-json,corpus-core,corpus-notes,corpus-json}
+
+printf '#include <unistd.h>\nint main(void){pause();}\n' >"$work/tiny.c"
+gcc -static -O1 -o "$work/tiny" "$work/tiny.c"
+"$work/tiny" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+sleep 0.2
+gcore -o "$work/core" "$pid" >/dev/null 2>&1
+core="$work/core.$pid"
+cp "$core" "$work/seed-core/tiny.core"
+read -r off size < <(readelf -lW "$core" | awk '$1 == "NOTE" {print $2, $5; exit}')
+off=$((off)); size=$((size))
+dd if="$core" of="$work/seed-notes/tiny.notes" bs=1 skip="$off" count="$size" status=none
+threadleak=$(dirname "$build")/$(basename "$build" -fuzz)/analyzer/threadleak
+[ -x "$threadleak" ] || threadleak=build/analyzer/threadleak
+"$threadleak" snapshot --pid "$pid" -o "$work/seed-json/tiny.json" 2>/dev/null
+kill $pid
+
+run() {  # name corpus seed max_len
+  echo "fuzz: $1 for ${seconds}s"
+  "$build/tests/fuzz/$1" -max_total_time="$seconds" -max_len="$4" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=0 -artifact_prefix="$work/$1-" "$2" "$3" 2>"$work/$1.log" || {
+    echo "fuzz: $1 found a problem; see $work/$1.log and $work/$1-*" >&2
+    tail -30 "$work/$1.log" >&2
+    return 1
+  }
+}
+run fuzz_snapshot_json "$work/corpus-json" "$work/seed-json" 65536
+run fuzz_core_notes "$work/corpus-notes" "$work/seed-notes" 16384
+run fuzz_core_file "$work/corpus-core" "$work/seed-core" 400000
+echo "fuzz: no crash"
