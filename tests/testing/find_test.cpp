@@ -1,6 +1,8 @@
 // threadleak::Find in-process: real threads, the real helper (the CLI over
 // ptrace), exact answers. Each test runs in its own process (gtest_discover_tests),
 // so the default baseline is the test binary's start.
+#include <sys/stat.h>
+
 #include <cstdlib>
 
 #include <gmock/gmock.h>
@@ -159,6 +161,28 @@ TEST(Find, WithoutHelperStillReportsTidNameAndState) {
   ASSERT_EQ(l.warnings().size(), 1u);
   EXPECT_THAT(l.warnings()[0], HasSubstr("no stacks: threadleak CLI not found"));
   EXPECT_THAT(l.report(), HasSubstr("warning: no stacks: threadleak CLI not found"));
+}
+
+TEST(Find, HungHelperIsKilledAndThreadsStillReported) {
+  std::string script = ::testing::TempDir() + "/tl_hung_helper.sh";
+  {
+    std::ofstream f(script);
+    f << "#!/bin/sh\nexec sleep 100\n";
+  }
+  ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
+  ::setenv("THREADLEAK_CLI", script.c_str(), 1);
+  Parked p(tl_testing::tl_leaked_reader, "tl-hung");
+  threadleak::Options o;
+  o.max_retry_time = 10ms;
+  o.capture_timeout = std::chrono::seconds(1);
+  auto t0 = Clock::now();
+  threadleak::Leaks l = threadleak::find_leaks(o);
+  ::unsetenv("THREADLEAK_CLI");
+  EXPECT_LT(seconds_since(t0), 4);
+  ASSERT_EQ(l.threads().size(), 1u);
+  EXPECT_EQ(l.threads()[0].name, "tl-hung");
+  ASSERT_EQ(l.warnings().size(), 1u);
+  EXPECT_THAT(l.warnings()[0], HasSubstr("failed (exit status 142)"));  // SIGALRM
 }
 
 TEST(Find, HelperIsTheBuildTreeCli) {
