@@ -23,3 +23,4 @@ flags=$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs threadleak-testing gtes
 c++ -std=c++20 -g -O1 "$src/consumer_test.cpp" -o "$work/pc_consumer_test" $flags
 "$work/pc_consumer_test"
 echo "install_test: both consumers passed"
+rm -rf "$work"  # kept only when something failed
