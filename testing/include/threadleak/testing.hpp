@@ -100,7 +100,8 @@ class Leaks {
   const std::vector<Thread>& threads() const { return snapshot_.threads; }
   // Leaked threads grouped by identical stack, largest group first.
   const std::vector<Group>& groups() const { return groups_; }
-  // Why stacks are missing or partial ("" when the helper ran fine).
+  // Why stacks are missing or partial, and the capture's own warnings
+  // (empty when the helper ran fine).
   const std::vector<std::string>& warnings() const { return snapshot_.warnings; }
   // The report VerifyNone prints: a summary, one line per thread (TID, name,
   // state), then each group's stack as `threadleak stacks` prints it.
