@@ -13,6 +13,7 @@ packages=(
   golang-go golang-uber-goleak-dev
   libc6-dbg
   time
+  chromium                            # headless: the HTML report tests open the page and screenshot it
 )
 
 missing=()

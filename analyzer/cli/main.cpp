@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "commands.hpp"
+#include "output.hpp"
 #include "threadleak/threadleak.hpp"
 
 namespace {
@@ -27,6 +29,11 @@ struct OutputArgs {
   std::string out;
   std::string group_by = "pc";
   std::size_t top = 0;
+  cli::FormatArgs fmt;
+  cli::Format format() const { return cli::resolve(fmt, json); }
+  threadleak::TextOptions text(bool verbose = false) const {
+    return {.top = top, .verbose = verbose, .color = cli::color_wanted(fmt, out)};
+  }
 };
 
 void add_source_options(CLI::App* cmd, InputArgs& in) {
@@ -43,7 +50,8 @@ void add_input(CLI::App* cmd, InputArgs& in) {
 }
 
 void add_output(CLI::App* cmd, OutputArgs& o) {
-  cmd->add_flag("--json", o.json, "JSON output (schema: docs/threadleak.schema.json)");
+  auto* json = cmd->add_flag("--json", o.json, "JSON output, short for --format json (schema: docs/threadleak.schema.json)");
+  cli::add_format_options(cmd, o.fmt, json);
   cmd->add_option("-o,--output", o.out, "write to this file instead of stdout");
   cmd->add_option("--group-by", o.group_by, "how finely stacks are told apart")
       ->check(CLI::IsMember({"pc", "function"}));
@@ -82,11 +90,9 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
   require_input(in);
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
-  emit(o.json ? threadleak::render_json(snap, groups)
-              : threadleak::render_text(snap, groups, {.top = o.top}),
-       o.out);
+  emit(cli::render(o.format(), snap, groups, o.text()), o.out);
   for (const auto& w : snap.warnings)
-    if (o.json) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
+    if (o.format() != cli::Format::text) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   return 0;
 }
 
@@ -102,24 +108,36 @@ int run_snapshot(const InputArgs& in, const std::string& out) {
 }
 
 struct DiffArgs {
-  std::string baseline, current;
+  std::vector<std::string> inputs;  // two: baseline and current; more: a series
   std::vector<std::string> ignore_top, ignore_any;
   std::size_t min_growth = 1;
   bool verbose = false;
 };
 
-int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
-  threadleak::Snapshot base = threadleak::capture(to_source(in, a.baseline));
-  threadleak::Snapshot cur = threadleak::capture(to_source(in, a.current));
-  for (const auto* s : {&base, &cur})
-    for (const auto& w : s->warnings) std::fprintf(stderr, "threadleak: warning: %s: %s\n", s->origin.c_str(), w.c_str());
+threadleak::DiffOptions diff_options(const DiffArgs& a, const OutputArgs& o) {
   threadleak::DiffOptions opts;
   opts.grouping.by = group_by(o.group_by);
   opts.ignore_top = a.ignore_top;
   opts.ignore_any = a.ignore_any;
   opts.min_growth = a.min_growth;
+  return opts;
+}
+
+int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
+  if (a.inputs.size() > 2) {
+    std::vector<threadleak::Source> sources;
+    for (const auto& f : a.inputs) sources.push_back(to_source(in, f));
+    return cli::run_series(sources, diff_options(a, o), o.format(), o.text(a.verbose), o.out);
+  }
+  threadleak::Snapshot base = threadleak::capture(to_source(in, a.inputs[0]));
+  threadleak::Snapshot cur = threadleak::capture(to_source(in, a.inputs[1]));
+  for (const auto* s : {&base, &cur})
+    for (const auto& w : s->warnings) std::fprintf(stderr, "threadleak: warning: %s: %s\n", s->origin.c_str(), w.c_str());
+  threadleak::DiffOptions opts = diff_options(a, o);
   threadleak::Diff d = threadleak::diff(base, cur, opts);
-  emit(o.json ? threadleak::render_json(d) : threadleak::render_text(d, {.verbose = a.verbose}), o.out);
+  std::vector<threadleak::Group> cur_groups;
+  if (o.format() == cli::Format::html) cur_groups = threadleak::group(cur, opts.grouping);
+  emit(cli::render(o.format(), d, cur, cur_groups, o.text(a.verbose)), o.out);
   return d.grew() ? 1 : 0;
 }
 
@@ -146,9 +164,13 @@ int main(int argc, char** argv) {
 
   DiffArgs da;
   auto* diff = app.add_subcommand("diff", "what grew from BASELINE to CURRENT (cores or snapshot files); "
+                                          "with more snapshots, what grew across all of them; "
                                           "exit 1 when something grew");
-  diff->add_option("BASELINE", da.baseline, "the earlier core or snapshot file")->required();
-  diff->add_option("CURRENT", da.current, "the later core or snapshot file")->required();
+  diff->add_option("SNAPSHOTS", da.inputs,
+                   "BASELINE CURRENT [MORE...]: cores or snapshot files, oldest first; with three or more, a group leaks only "
+                   "when it grows monotonically across them")
+      ->required()
+      ->expected(2, 1 << 20);
   add_source_options(diff, in);
   add_output(diff, out);
   diff->add_option("--ignore-top", da.ignore_top, "ignore threads with this function on top (repeatable)");
@@ -156,6 +178,8 @@ int main(int argc, char** argv) {
   diff->add_option("--min-growth", da.min_growth, "report a group only when it grew by at least N")
       ->check(CLI::PositiveNumber);
   diff->add_flag("--show-shrunk", da.verbose, "also print the stacks of groups that shrank");
+
+  cli::Command watch = cli::add_watch_command(app);
 
   try {
     app.parse(argc, argv);
@@ -172,6 +196,7 @@ int main(int argc, char** argv) {
     if (*stacks) return run_stacks(in, out);
     if (*snapshot) return run_snapshot(in, snap_out);
     if (*diff) return run_diff(in, da, out);
+    if (*watch.app) return watch.run();
   } catch (const threadleak::Error& e) {
     std::fprintf(stderr, "threadleak: %s\n", e.what());
     return kExitError;

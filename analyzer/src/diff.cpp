@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 
+#include "ignore.hpp"
 #include "threadleak/analysis.hpp"
 
 namespace threadleak {
@@ -40,6 +41,9 @@ bool ignored(const Thread& t, const DiffOptions& o) {
                      [&](const Frame& f) { return any_matches(f.function, o.ignore_any); });
 }
 
+}  // namespace
+
+namespace detail {
 Snapshot filtered(const Snapshot& s, const DiffOptions& o, std::size_t& dropped) {
   Snapshot out;
   out.pid = s.pid;
@@ -49,6 +53,10 @@ Snapshot filtered(const Snapshot& s, const DiffOptions& o, std::size_t& dropped)
   }
   return out;
 }
+}  // namespace detail
+
+namespace {
+using detail::filtered;
 
 std::map<std::string, Group> by_signature(std::vector<Group> groups) {
   std::map<std::string, Group> m;

@@ -66,6 +66,35 @@ struct Diff {
 
 Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& opts);
 
+// Several snapshots of one service, oldest first: per group its count in
+// each. A group is leaking only when its count never falls along the series
+// and rises by at least DiffOptions::min_growth from first to last, so a pool
+// that grows and shrinks is not flagged. Counts only (TIDs are not matched).
+//
+//   threadleak::Series s = threadleak::series({snap1, snap2, snap3}, {});
+//   return s.grew() ? 1 : 0;
+struct SeriesEntry {
+  Group group;                       // the group as last seen (TIDs of that snapshot)
+  std::vector<std::size_t> counts;   // one per snapshot, oldest first; 0 where absent
+  bool leaking = false;              // never fell, and last - first >= min_growth
+  std::size_t growth() const { return counts.empty() || counts.back() < counts.front() ? 0 : counts.back() - counts.front(); }
+};
+
+struct Series {
+  std::vector<std::string> origins;  // per snapshot, oldest first
+  std::vector<std::size_t> threads;  // all threads per snapshot (before ignore rules)
+  std::vector<SeriesEntry> groups;   // leaking first (largest growth first), then by last count
+  std::size_t ignored = 0;           // threads skipped by ignore rules (all snapshots)
+  bool grew() const {
+    for (const auto& g : groups)
+      if (g.leaking) return true;
+    return false;
+  }
+};
+
+// Needs at least one snapshot; the snapshots are only read.
+Series series(const std::vector<Snapshot>& snaps, const DiffOptions& opts);
+
 // The first frame of the program's own code in a stack, or nullptr.
 const Frame* first_own_frame(const std::vector<Frame>& frames);
 

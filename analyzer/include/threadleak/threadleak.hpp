@@ -61,11 +61,30 @@ struct TextOptions {
   std::size_t top = 0;                   // show at most this many groups (0 = all)
   std::size_t max_tids = 8;              // TIDs listed per group before "..."
   bool verbose = false;                  // also list modules and warnings in full
+  bool color = false;                    // ANSI colours (the front end decides: a terminal, NO_COLOR)
 };
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o);
 std::string render_text(const Diff& d, const TextOptions& o);
 std::string render_json(const Snapshot& snap, const std::vector<Group>& groups);
 std::string render_json(const Diff& d);
+
+// Folded stacks, as flamegraph.pl and speedscope read them: one line per
+// distinct stack, "outermost;...;innermost COUNT", largest first. For a diff,
+// the grown groups only, each counted by its growth.
+std::string render_folded(const Snapshot& snap, const std::vector<Group>& groups);
+std::string render_folded(const Diff& d);
+
+// One self-contained HTML page (inline CSS, JS and SVG; it loads nothing):
+// a summary line, the groups as a table whose rows expand to the full stack,
+// and an icicle graph of all threads (width = threads, colour = state).
+std::string render_html(const Snapshot& snap, const std::vector<Group>& groups);
+// A diff: the groups of `current` (grouped as the diff was), the grown ones
+// highlighted with baseline -> current, then the groups that shrank.
+std::string render_html(const Diff& d, const Snapshot& current, const std::vector<Group>& current_groups);
+
+// Several snapshots: per group its count in each, leaking groups first.
+std::string render_text(const Series& s, const TextOptions& o);
+std::string render_json(const Series& s);
 
 // One log channel for the library; front ends route it (stderr with -v, ...).
 // The default sink discards messages.

@@ -1,0 +1,49 @@
+// Report formats and colour for the CLI's subcommands (stacks, diff, and any
+// later one such as hang): --format text|json|folded|html (--json is short
+// for --format json), --color auto|always|never, NO_COLOR.
+//
+// A new subcommand calls add_format_options() on its CLI::App, then renders
+// with render() (or, for a report type of its own, picks by resolve()):
+//
+//   cli::FormatArgs fa;
+//   cli::add_format_options(cmd, fa, json_flag);
+//   ...
+//   std::string page = cli::render(cli::resolve(fa, json), snap, groups, {.color = cli::color_wanted(fa, out)});
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "threadleak/threadleak.hpp"
+
+namespace cli {
+
+enum class Format { text, json, folded, html };
+
+struct FormatArgs {
+  std::string format = "text";
+  std::string color = "auto";
+};
+
+// Adds --format and --color; `json_flag` (may be null) is the --json short
+// form, which then excludes --format.
+void add_format_options(CLI::App* cmd, FormatArgs& f, CLI::Option* json_flag);
+
+Format resolve(const FormatArgs& f, bool json);
+
+// Colour for text: --color=always, or auto with stdout a terminal (no -o
+// file) and NO_COLOR unset or empty. --color=always overrides NO_COLOR.
+bool color_wanted(const FormatArgs& f, const std::string& out_path);
+
+std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vector<threadleak::Group>& groups,
+                   const threadleak::TextOptions& text);
+// `current` and `current_groups` (grouped as the diff was) feed the HTML page.
+std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Snapshot& current,
+                   const std::vector<threadleak::Group>& current_groups, const threadleak::TextOptions& text);
+
+// Writes to `path`, or stdout when it is empty or "-"; throws Error on failure.
+void write_output(const std::string& text, const std::string& path);
+
+}  // namespace cli

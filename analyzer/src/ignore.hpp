@@ -1,0 +1,15 @@
+// The ignore rules of DiffOptions (goleak's IgnoreTopFunction and
+// IgnoreAnyFunction), shared by diff and series.
+#pragma once
+
+#include <cstddef>
+
+#include "threadleak/analysis.hpp"
+
+namespace threadleak::detail {
+
+// A copy of `s` (pid and threads only) without the threads the rules ignore;
+// adds the number dropped to `dropped`.
+Snapshot filtered(const Snapshot& s, const DiffOptions& o, std::size_t& dropped);
+
+}  // namespace threadleak::detail

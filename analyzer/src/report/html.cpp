@@ -1,0 +1,169 @@
+// The HTML report: one self-contained page (inline CSS, JS and SVG) with a
+// summary, the groups as an expandable table and an icicle graph of all
+// threads. For a diff, grown groups come first, highlighted.
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "report/flame.hpp"
+#include "report/html_assets.hpp"
+#include "report/json_model.hpp"
+#include "report/names.hpp"
+#include "threadleak/threadleak.hpp"
+
+namespace threadleak {
+namespace {
+using detail::html_escape;
+
+constexpr std::size_t kMaxTids = 12;
+
+std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+
+std::string page_head(const std::string& title) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>{}</title>\n<style>{}</style>\n</head>\n",
+      html_escape(title), detail::kHtmlCss);
+}
+
+std::string page_tail() {
+  return fmt::format("<footer>made by threadleak; this page is self-contained and loads nothing.</footer>\n"
+                     "<script>{}</script>\n</body>\n</html>\n",
+                     detail::kHtmlJs);
+}
+
+std::string frame_item(const Frame& f, bool first) {
+  std::string cls = first ? "own first" : f.own_code ? "own" : "system";
+  std::string s = fmt::format(R"(<li class="{}"><span class="fn">{}</span>)", cls, html_escape(detail::frame_name(f)));
+  if (f.inlined) s += " <span class=\"mod\">(inlined)</span>";
+  if (!f.file.empty()) s += fmt::format(" <span class=\"loc\">at {}:{}</span>", html_escape(f.file), f.line);
+  if (!f.module.empty()) s += fmt::format(" <span class=\"mod\">[{}]</span>", html_escape(f.module));
+  return s + "</li>\n";
+}
+
+std::string stack_list(const std::vector<Frame>& frames) {
+  if (frames.empty()) return "<p>(no frames)</p>";
+  const Frame* own = first_own_frame(frames);
+  std::string s = "<ol class=\"frames\" start=\"0\">\n";
+  for (const Frame& f : frames) s += frame_item(f, &f == own);
+  return s + "</ol>";
+}
+
+std::string tid_text(const std::vector<int>& tids) {
+  std::string s;
+  for (std::size_t i = 0; i < tids.size() && i < kMaxTids; ++i) s += fmt::format("{}{}", i ? " " : "", tids[i]);
+  if (tids.size() > kMaxTids) s += fmt::format(" &hellip; (+{})", tids.size() - kMaxTids);
+  return s;
+}
+
+// How a row reads in a diff: "3 → 8 (+5)"; a plain count otherwise.
+struct Change {
+  const char* kind = "";  // "", "grew", "shrank", "gone"
+  std::size_t baseline = 0, current = 0, growth = 0;
+};
+
+std::string group_rows(const Group& g, const Change& c) {
+  std::string label = detail::state_label(g.state, g.syscall_name);
+  std::string title = detail::group_title(g);
+  std::string attrs = fmt::format(R"(class="group{}{}" data-count="{}" data-state="{}" data-function="{}")",
+                                  *c.kind ? " " : "", c.kind, *c.kind ? c.current : g.count(),
+                                  html_escape(label), html_escape(title));
+  std::string count = fmt::format("{}", g.count());
+  if (*c.kind) {
+    attrs += fmt::format(R"( data-baseline="{}" data-current="{}")", c.baseline, c.current);
+    count = fmt::format("{} &rarr; {}", c.baseline, c.current);
+    if (c.growth) count += fmt::format(" (+{})", c.growth);
+  }
+  return fmt::format(
+      "<tbody {}>\n<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>"
+      "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{}</td>"
+      "<td class=\"tids\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"4\">{}</td></tr>\n</tbody>\n",
+      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), tid_text(g.tids),
+      stack_list(g.frames));
+}
+
+std::string table(const std::string& id, const std::string& rows) {
+  return fmt::format(
+      "<div class=\"controls\"><button id=\"expand-all\">expand all</button> "
+      "<button id=\"collapse-all\">collapse all</button></div>\n"
+      "<table id=\"{}\">\n<thead><tr><th></th><th class=\"count\">threads</th><th>state</th><th>function</th><th>TIDs</th></tr></thead>\n"
+      "{}</table>\n",
+      id, rows);
+}
+
+std::string legend() {
+  std::string s = "<p class=\"legend\">";
+  for (State st : {State::running, State::crashed, State::mutex, State::condvar, State::sleep, State::io,
+                   State::poll, State::signal_wait, State::syscall})
+    s += fmt::format("<span><span class=\"state {}\">{}</span></span>", detail::state_class(st), to_string(st));
+  return s + "<span><span class=\"state s-mixed\">several states</span></span></p>\n";
+}
+
+std::string icicle_section(const std::vector<Group>& groups, const std::set<std::string>& marked) {
+  return "<section>\n<h2>All threads</h2>\n<p class=\"meta\">Outermost frame on top; width = threads; "
+         "colour = state; hover a box for its name and count.</p>\n" +
+         detail::icicle_svg(groups, marked) + legend() + "</section>\n";
+}
+
+std::string snapshot_header(const Snapshot& snap, const std::string& summary) {
+  std::string s = fmt::format("<header>\n<h1>threadleak: {}</h1>\n<p class=\"summary\" id=\"summary\">{}</p>\n",
+                              html_escape(snap.executable.empty() ? snap.origin : snap.executable),
+                              html_escape(summary));
+  s += fmt::format("<p class=\"meta\">{} {}{}</p>\n", html_escape(snap.source), html_escape(snap.origin),
+                   snap.captured_at.empty() ? "" : ", captured " + html_escape(snap.captured_at));
+  if (snap.crash)
+    s += fmt::format("<p class=\"warning\">crashed: thread {} took {}</p>\n", snap.crash->tid,
+                     html_escape(snap.crash->signal_name));
+  for (const auto& w : snap.warnings) s += "<p class=\"warning\">warning: " + html_escape(w) + "</p>\n";
+  return s + "</header>\n";
+}
+
+}  // namespace
+
+std::string render_html(const Snapshot& snap, const std::vector<Group>& groups) {
+  std::string summary = fmt::format("{} in {}", plural(snap.threads.size(), "thread"), plural(groups.size(), "group"));
+  std::string rows;
+  for (const Group& g : groups) rows += group_rows(g, {});
+  return page_head("threadleak stacks: " + snap.origin) + "<body data-kind=\"stacks\">\n" +
+         snapshot_header(snap, summary) + "<section>\n<h2>Groups</h2>\n" + table("groups", rows) +
+         "</section>\n" + icicle_section(groups, {}) + page_tail();
+}
+
+std::string render_html(const Diff& d, const Snapshot& current, const std::vector<Group>& current_groups) {
+  std::map<std::string, const DiffEntry*> grew, shrank;
+  std::size_t total = 0;
+  for (const auto& e : d.leaked) {
+    grew[e.group.signature] = &e;
+    total += detail::growth(d, e);
+  }
+  for (const auto& e : d.gone) shrank[e.group.signature] = &e;
+  std::string rows;
+  std::set<std::string> marked, shown;
+  for (const auto& e : d.leaked) {
+    rows += group_rows(e.group, {"grew", e.baseline, e.current, detail::growth(d, e)});
+    marked.insert(e.group.signature);
+  }
+  for (const Group& g : current_groups) {
+    if (grew.count(g.signature)) continue;
+    auto it = shrank.find(g.signature);
+    rows += it == shrank.end() ? group_rows(g, {}) : group_rows(g, {"shrank", it->second->baseline, g.count(), 0});
+    shown.insert(g.signature);
+  }
+  for (const auto& e : d.gone)
+    if (!shown.count(e.group.signature)) rows += group_rows(e.group, {"gone", e.baseline, e.current, 0});
+  std::string summary =
+      d.grew() ? fmt::format("{} grew by {} ({} -> {} threads{})", plural(d.leaked.size(), "group"), plural(total, "thread"),
+                             d.baseline_threads, d.current_threads, d.same_process ? ", same process: new TIDs counted" : "")
+               : fmt::format("no group grew ({} -> {} threads)", d.baseline_threads, d.current_threads);
+  if (d.ignored) summary += fmt::format("; {} ignored", plural(d.ignored, "thread"));
+  return page_head("threadleak diff: " + current.origin) +
+         fmt::format("<body data-kind=\"diff\" data-grew=\"{}\">\n", d.grew() ? 1 : 0) +
+         snapshot_header(current, summary) + "<section>\n<h2>Groups (grown first)</h2>\n" +
+         table("groups", rows) + "</section>\n" + icicle_section(current_groups, marked) + page_tail();
+}
+
+}  // namespace threadleak

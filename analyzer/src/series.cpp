@@ -1,0 +1,50 @@
+// Series: groups followed across several snapshots, oldest first. A group is
+// leaking when its count never falls and rises by at least min_growth.
+#include <algorithm>
+#include <map>
+
+#include "ignore.hpp"
+#include "threadleak/analysis.hpp"
+
+namespace threadleak {
+namespace {
+
+bool monotone_rise(const std::vector<std::size_t>& counts, std::size_t min_growth) {
+  for (std::size_t i = 1; i < counts.size(); ++i)
+    if (counts[i] < counts[i - 1]) return false;
+  std::size_t rise = counts.back() - counts.front();
+  return rise > 0 && rise >= min_growth;
+}
+
+bool before(const SeriesEntry& a, const SeriesEntry& b) {
+  if (a.leaking != b.leaking) return a.leaking;
+  if (a.leaking && a.growth() != b.growth()) return a.growth() > b.growth();
+  if (a.counts.back() != b.counts.back()) return a.counts.back() > b.counts.back();
+  return a.group.signature < b.group.signature;
+}
+
+}  // namespace
+
+Series series(const std::vector<Snapshot>& snaps, const DiffOptions& opts) {
+  Series out;
+  std::map<std::string, SeriesEntry> by_sig;
+  for (std::size_t i = 0; i < snaps.size(); ++i) {
+    out.origins.push_back(snaps[i].origin);
+    out.threads.push_back(snaps[i].threads.size());
+    Snapshot kept = detail::filtered(snaps[i], opts, out.ignored);
+    for (Group& g : group(kept, opts.grouping)) {
+      SeriesEntry& e = by_sig[g.signature];
+      e.counts.resize(snaps.size(), 0);
+      e.counts[i] = g.count();
+      e.group = std::move(g);  // later snapshots overwrite: the group as last seen
+    }
+  }
+  for (auto& [sig, e] : by_sig) {
+    e.leaking = monotone_rise(e.counts, opts.min_growth);
+    out.groups.push_back(std::move(e));
+  }
+  std::sort(out.groups.begin(), out.groups.end(), before);
+  return out;
+}
+
+}  // namespace threadleak

@@ -1,0 +1,146 @@
+// The HTML report opened in a real headless Chromium: the page's DOM (after
+// its script ran) must show the groups, counts and highlighted growth; the
+// page must load nothing from the network; a screenshot is taken.
+#include <sys/stat.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using tl_test::Proc;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+std::vector<std::string> chromium(const std::string& dir, std::vector<std::string> args) {
+  std::vector<std::string> argv{"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                "--user-data-dir=" + dir + "/profile"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+// The DOM Chromium built from the page, after scripts ran.
+std::string dump_dom(const std::string& page) {
+  std::string dir = tl_test::temp_dir();
+  auto r = tl_test::run(chromium(dir, {"--dump-dom", "file://" + page}), 90);
+  EXPECT_EQ(r.status, 0) << r.err;
+  return r.out;
+}
+
+void screenshot(const std::string& page, const std::string& png) {
+  std::string dir = tl_test::temp_dir();
+  auto r = tl_test::run(chromium(dir, {"--window-size=1366,900", "--screenshot=" + png, "file://" + page}), 90);
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::string bytes = read_file(png);
+  EXPECT_GT(bytes.size(), 20000u) << "a blank screenshot?";
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+}
+
+std::string unescape(std::string s) {
+  for (auto [from, to] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}})
+    for (std::size_t p; (p = s.find(from)) != std::string::npos;) s.replace(p, std::strlen(from), to);
+  return s;
+}
+
+struct Row {
+  std::string cls, count, state, function;
+};
+
+std::vector<Row> rows(const std::string& dom) {
+  static const std::regex re(R"re(<tbody class="group([^"]*)" data-count="(\d+)" data-state="([^"]*)" data-function="([^"]*)")re");
+  std::vector<Row> out;
+  for (std::sregex_iterator it(dom.begin(), dom.end(), re), end; it != end; ++it)
+    out.push_back({(*it)[1], (*it)[2], unescape((*it)[3]), unescape((*it)[4])});
+  return out;
+}
+
+// Self-contained: a CSP that forbids loads, and no URL in any src or href.
+void expect_loads_nothing(const std::string& page_text, const std::string& dom) {
+  EXPECT_NE(page_text.find("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"),
+            std::string::npos);
+  static const std::regex link(R"re(\b(src|href|xlink:href|action|data)\s*=)re", std::regex::icase);
+  EXPECT_FALSE(std::regex_search(page_text, link)) << "the page links to something";
+  EXPECT_EQ(page_text.find("http:"), std::string::npos);
+  EXPECT_EQ(page_text.find("https:"), std::string::npos);
+  EXPECT_EQ(page_text.find("url("), std::string::npos);
+  EXPECT_EQ(page_text.find("@import"), std::string::npos);
+  EXPECT_NE(dom.find("data-ready=\"1\""), std::string::npos) << "the inline script did not run";
+}
+
+std::string own(const std::string& fn) { return "(anonymous namespace)::" + fn; }
+
+}  // namespace
+
+TEST(HtmlInChromium, StacksPageShowsGroupsCountsAndIcicle) {
+  Proc p({tl_test::sample_bin("park"), "--condvar", "3", "--mutex", "2", "--sleep", "4", "--read", "2"});
+  EXPECT_EQ(p.expect("ready"), "ready 13");
+  std::string dir = tl_test::temp_dir();
+  std::string core = tl_test::gcore(p.pid(), dir);
+  std::string page = dir + "/stacks.html";
+  auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", core, "--format", "html", "-o", page});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string text = read_file(page);
+  std::string dom = dump_dom(page);
+  expect_loads_nothing(text, dom);
+  EXPECT_NE(dom.find("id=\"summary\">13 threads in 6 groups</p>"), std::string::npos);
+  std::vector<std::string> got;
+  for (const Row& row : rows(dom)) {
+    EXPECT_EQ(row.cls, "");
+    got.push_back(row.count + " " + row.state + " " + row.function);
+  }
+  EXPECT_EQ(got.size(), 6u);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"1 io " + own("wait_for_command()"), "1 sleep " + own("lock_holder()"),
+                                           "2 io " + own("pipe_reader()"), "2 mutex " + own("lock_waiter()"),
+                                           "3 condvar " + own("pool_worker()"), "4 sleep " + own("sleeper()")}));
+  // Stacks are there with file:line, hidden until a row is opened.
+  EXPECT_NE(dom.find("park.cpp:"), std::string::npos);
+  EXPECT_NE(dom.find("<tr class=\"stack\" hidden=\"\">"), std::string::npos);
+  // The icicle: its root box spans all 13 threads; state colours present.
+  EXPECT_NE(dom.find("<svg id=\"icicle\""), std::string::npos);
+  EXPECT_NE(dom.find("<title>all threads\n13 threads:"), std::string::npos);
+  EXPECT_NE(dom.find("<g class=\"box s-sleep\"><title>" + own("sleeper()") + "\n4 threads: 4 sleep</title>"),
+            std::string::npos);
+  screenshot(page, dir + "/stacks.png");
+}
+
+TEST(HtmlInChromium, DiffPageHighlightsGrowthWithBaselineToCurrent) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "3"});
+  EXPECT_EQ(p.expect("ready"), "ready 4");
+  std::string dir = tl_test::temp_dir();
+  std::string core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  p.send("more 5");
+  EXPECT_EQ(p.expect("ready"), "ready 9");
+  std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  std::string page = dir + "/diff.html";
+  auto r = tl_test::run({tl_test::threadleak_bin(), "diff", core1, core2, "--format", "html", "-o", page});
+  ASSERT_EQ(r.status, 1) << r.err;
+  std::string text = read_file(page);
+  std::string dom = dump_dom(page);
+  expect_loads_nothing(text, dom);
+  EXPECT_NE(dom.find("<body data-kind=\"diff\" data-grew=\"1\""), std::string::npos);
+  EXPECT_NE(dom.find("1 group grew by 5 threads (4 -&gt; 9 threads, same process: new TIDs counted)"),
+            std::string::npos);
+  auto all = rows(dom);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].cls, " grew");  // grown first
+  EXPECT_EQ(all[0].count, "8");
+  EXPECT_EQ(all[0].state, "sleep");
+  EXPECT_EQ(all[0].function, own("get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)"));
+  EXPECT_NE(dom.find("data-baseline=\"3\" data-current=\"8\""), std::string::npos);
+  EXPECT_NE(dom.find("<td class=\"count\">3 → 8 (+5)</td>"), std::string::npos);
+  EXPECT_EQ(all[1].cls, "");
+  EXPECT_EQ(all[1].function, own("wait_for_command()"));
+  EXPECT_NE(dom.find("<g class=\"box s-sleep marked\">"), std::string::npos);  // outlined in the icicle
+  screenshot(page, dir + "/diff.png");
+}
