@@ -17,7 +17,7 @@ import gdb
 # `source` runs this file without __file__; its code object knows the path.
 _SCRIPT = os.path.realpath(inspect.currentframe().f_code.co_filename)
 _HERE = os.path.dirname(_SCRIPT)
-for _d in (_HERE, os.path.join(os.path.dirname(_HERE), "python")):
+for _d in (_HERE, os.path.join(os.path.dirname(_HERE), "analyzer", "python")):
     if os.path.isfile(os.path.join(_d, "threadleak_common.py")) and _d not in sys.path:
         sys.path.insert(0, _d)
 import threadleak_common as common  # noqa: E402

@@ -15,7 +15,7 @@ import sys
 import lldb
 
 _HERE = os.path.dirname(os.path.realpath(__file__))
-for _d in (_HERE, os.path.join(os.path.dirname(_HERE), "python")):
+for _d in (_HERE, os.path.join(os.path.dirname(_HERE), "analyzer", "python")):
     if os.path.isfile(os.path.join(_d, "threadleak_common.py")) and _d not in sys.path:
         sys.path.insert(0, _d)
 import threadleak_common as common  # noqa: E402

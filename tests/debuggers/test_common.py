@@ -9,7 +9,7 @@ import unittest
 
 import harness as h
 
-sys.path.insert(0, os.path.join(h.SOURCE, "python"))
+sys.path.insert(0, os.path.join(h.SOURCE, "analyzer", "python"))
 import threadleak_common as common  # noqa: E402
 
 
