@@ -133,7 +133,7 @@ TEST(GoDiff, LeakingServiceGrowsByTheRequestsMade) {
   EXPECT_EQ(e.at("new_goroutines").size(), 7u);
   auto text = tl_test::run({tl_test::threadleak_bin(), "diff", dir + "/core.1", core2});
   EXPECT_EQ(text.status, 1);
-  EXPECT_NE(text.out.find("GREW +7: 5 -> 12 12 goroutines in state sleep, with time.Sleep on top of the stack"),
+  EXPECT_NE(text.out.find("GREW +7: 5 -> 12 goroutines in state sleep, with time.Sleep on top of the stack"),
             std::string::npos) << text.out;
   EXPECT_NE(text.out.find("created by main.Execute"), std::string::npos) << text.out;
   remove(dir + "/core.1");

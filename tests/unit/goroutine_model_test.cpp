@@ -55,7 +55,7 @@ TEST(Goroutines, SameProcessDiffCountsNewGoidsAndSkipsTheRuntime) {
   EXPECT_EQ(d.leaked[0].group.kind, Kind::goroutine);
   EXPECT_EQ(d.leaked[0].new_tids, (std::vector<int>{22, 25}));
   std::string text = render_text(d, {});
-  EXPECT_NE(text.find("GREW +2: 4 -> 6 6 goroutines in state sleep, with time.Sleep on top of the stack"),
+  EXPECT_NE(text.find("GREW +2: 4 -> 6 goroutines in state sleep, with time.Sleep on top of the stack"),
             std::string::npos) << text;
   EXPECT_NE(text.find("created by main.Execute"), std::string::npos) << text;
 }

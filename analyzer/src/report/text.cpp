@@ -44,10 +44,13 @@ std::string where(const Frame& f) {
 }
 
 // goleak's words: "N goroutines in state sleep, with time.Sleep on top of the stack".
-std::string goroutine_head(const Group& g, std::size_t n, const std::string& ids, bool color) {
+std::string goroutine_tail(const Group& g, const std::string& ids, bool color) {
   std::string top = g.frames.empty() ? std::string("nothing") : g.frames.front().function;
-  return fmt::format("{} in state {}, with {} on top of the stack: {}\n", plural(n, "goroutine"),
-                     label(g, color), top, ids);
+  return fmt::format("in state {}, with {} on top of the stack: {}\n", label(g, color), top, ids);
+}
+
+std::string goroutine_head(const Group& g, std::size_t n, const std::string& ids, bool color) {
+  return plural(n, "goroutine") + " " + goroutine_tail(g, ids, color);
 }
 
 std::string created_by(const Group& g) {
@@ -116,9 +119,9 @@ std::string render_text(const Diff& d, const TextOptions& o) {
     std::size_t growth = d.same_process ? e.new_tids.size() : e.current - e.baseline;
     grew += growth;
     if (e.group.kind == Kind::goroutine) {
-      out += fmt::format("\n{}: {} -> {} ", detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
+      out += fmt::format("\n{}: {} -> {} goroutines ", detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                          e.baseline, e.current);
-      out += goroutine_head(e.group, e.current,
+      out += goroutine_tail(e.group,
                             e.new_tids.empty() ? "goroutines " + tid_list(e.group.tids, o.max_tids)
                                                : "new goroutines " + tid_list(e.new_tids, o.max_tids), o.color);
       out += detail::stack_text(e.group.frames, o.color) + created_by(e.group);
