@@ -2,8 +2,8 @@
 #include "hang_command.hpp"
 
 #include <cstdio>
-#include <fstream>
 
+#include "output.hpp"
 #include "threadleak/hang.hpp"
 
 namespace threadleak::cli {
@@ -19,17 +19,6 @@ struct HangArgs {
 HangArgs& args() {
   static HangArgs a;
   return a;
-}
-
-void write_out(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return;
-  }
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f || !f.write(text.data(), static_cast<std::streamsize>(text.size())))
-    throw Error(path + ": cannot write output");
 }
 
 }  // namespace
@@ -60,7 +49,7 @@ int run_hang_command() {
   Snapshot snap = capture(src);
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   HangReport h = analyze_hang(snap);
-  write_out(a.json ? render_hang_json(snap, h) : render_hang_text(snap, h, {}), a.out);
+  ::cli::write_output(a.json ? render_hang_json(snap, h) : render_hang_text(snap, h, {}), a.out);
   return h.deadlocked() ? 1 : 0;
 }
 

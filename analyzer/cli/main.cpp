@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -87,26 +86,15 @@ threadleak::GroupBy group_by(const std::string& s) {
   return s == "function" ? threadleak::GroupBy::function : threadleak::GroupBy::pc;
 }
 
-void emit(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return;
-  }
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f || !f.write(text.data(), static_cast<std::streamsize>(text.size())))
-    throw threadleak::Error(path + ": cannot write output");
-}
-
 int run_stacks(const InputArgs& in, const OutputArgs& o) {
   require_input(in);
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
   auto hang = threadleak::analyze_hang(snap);
   switch (o.format()) {
-    case cli::Format::text: emit(threadleak::render_text(snap, groups, hang, o.text()), o.out); break;
-    case cli::Format::json: emit(threadleak::render_json(snap, groups, hang), o.out); break;
-    default: emit(cli::render(o.format(), snap, groups, o.text()), o.out); break;
+    case cli::Format::text: cli::write_output(threadleak::render_text(snap, groups, hang, o.text()), o.out); break;
+    case cli::Format::json: cli::write_output(threadleak::render_json(snap, groups, hang), o.out); break;
+    default: cli::write_output(cli::render(o.format(), snap, groups, o.text()), o.out); break;
   }
   for (const auto& w : snap.warnings)
     if (o.format() != cli::Format::text) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
@@ -117,7 +105,7 @@ int run_snapshot(const InputArgs& in, const std::string& out) {
   require_input(in);
   threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
-  emit(threadleak::to_snapshot_json(snap), out);
+  cli::write_output(threadleak::to_snapshot_json(snap), out);
   if (out != "-")
     std::fprintf(stderr, "threadleak: saved %zu threads of %s to %s\n", snap.threads.size(),
                  snap.origin.c_str(), out.c_str());
@@ -154,7 +142,7 @@ int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
   threadleak::Diff d = threadleak::diff(base, cur, opts);
   std::vector<threadleak::Group> cur_groups;
   if (o.format() == cli::Format::html) cur_groups = threadleak::group(cur, opts.grouping);
-  emit(cli::render(o.format(), d, cur, cur_groups, o.text(a.verbose)), o.out);
+  cli::write_output(cli::render(o.format(), d, cur, cur_groups, o.text(a.verbose)), o.out);
   return d.grew() ? 1 : 0;
 }
 
