@@ -20,6 +20,7 @@
 
 #include "source/core_memory.hpp"
 #include "source/core_notes.hpp"
+#include "source/proc_facts.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -176,14 +177,6 @@ std::optional<CrashInfo> crash_of(const CoreNotes& n) {
   return c;
 }
 
-std::string iso_time(time_t t) {
-  char buf[32];
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string executable_of(const CoreNotes& n) {
   for (const auto& f : n.files)
     if (n.entry >= f.start && n.entry < f.end) return f.path;
@@ -258,7 +251,7 @@ std::unique_ptr<Target> open_core(const Source& src) {
   t->pid = lay.notes.pid ? lay.notes.pid : lay.notes.threads.front().tid;
   t->executable = src.exe.empty() ? executable_of(lay.notes) : src.exe;
   t->entry = lay.notes.entry;
-  t->captured_at = iso_time(st.st_mtime);
+  t->captured_at = iso_utc(st.st_mtime);
   t->crash = crash_of(lay.notes);
   t->threads = std::move(lay.notes.threads);
   for (auto& th : t->threads)

@@ -15,6 +15,7 @@
 // /proc/PID/maps. Nothing is written, nothing is stopped or resumed here:
 // the debugger keeps the process stopped and resumes it when the user says so.
 #include "source/debugger_feed.hpp"
+#include "source/proc_facts.hpp"
 
 #include <elf.h>
 #include <sys/stat.h>
@@ -167,40 +168,10 @@ std::vector<RawThread> parse_feed(const std::string& text, const std::string& or
   return threads;
 }
 
-std::uint64_t read_entry(const std::string& proc) {
-  std::string auxv = read_small_file(proc + "/auxv");
-  for (std::size_t off = 0; off + 16 <= auxv.size(); off += 16) {
-    std::uint64_t key, val;
-    std::memcpy(&key, auxv.data() + off, 8);
-    std::memcpy(&val, auxv.data() + off + 8, 8);
-    if (key == AT_ENTRY) return val;
-  }
-  return 0;
-}
-
-std::string iso_now() {
-  char buf[32];
-  time_t t = std::time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void report_modules(Target& t, const Source& src, const std::string& proc) {
   std::string maps = read_small_file(proc + "/maps", 64u << 20);
   if (maps.empty()) throw Error(t.origin + ": cannot read " + proc + "/maps");
-  t.setup = std::make_unique<DwflSetup>();
-  init_callbacks(*t.setup, src, true);
-  t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
-  if (!t.dwfl) throw Error(t.origin + ": dwfl_begin: " + dwfl_error());
-  FILE* f = ::fmemopen(maps.data(), maps.size(), "r");
-  if (!f) throw Error(t.origin + ": fmemopen: " + errno_text(errno));
-  int rc = dwfl_linux_proc_maps_report(t.dwfl.get(), f);
-  std::fclose(f);
-  if (rc != 0) t.warnings.push_back("could not list all modules: " + dwfl_error());
-  if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
-    throw Error(t.origin + ": dwfl_report_end: " + dwfl_error());
+  report_maps_modules(t, src, std::move(maps));
 }
 
 void check_mem_fd(int fd, int pid) {
@@ -222,16 +193,9 @@ std::unique_ptr<Target> open_debugger_feed(const Source& src) {
   t->kind = "live";
   t->origin = fmt::format("pid {}", pid);
   t->pid = pid;
-  char exe[4096];
-  ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
-  t->executable = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
-  t->entry = read_entry(proc);
-  t->captured_at = iso_now();
+  read_process_facts(*t, proc);
   t->threads = parse_feed(read_feed(src.regs_file), src.regs_file == "-" ? "registers on stdin" : src.regs_file, pid);
-  for (auto& th : t->threads) {
-    th.name = read_small_file(fmt::format("{}/task/{}/comm", proc, th.tid), 64);
-    if (!th.name.empty() && th.name.back() == '\n') th.name.pop_back();
-  }
+  read_thread_names(*t, proc);
   t->memory = std::make_unique<FdMemory>(src.mem_fd);
   report_modules(*t, src, proc);
   check_modules(t->dwfl.get(), t->warnings);

@@ -36,6 +36,7 @@
 #include <fmt/format.h>
 
 #include "golang/goroutines.hpp"
+#include "source/proc_facts.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -220,17 +221,6 @@ void read_stacks(int pid, int mem_fd, std::vector<StackCopy>& copies) {
   std::erase_if(copies, [](const StackCopy& c) { return c.bytes.empty(); });
 }
 
-std::uint64_t read_entry(int pid) {
-  std::string auxv = read_small_file("/proc/" + std::to_string(pid) + "/auxv");
-  for (std::size_t off = 0; off + 16 <= auxv.size(); off += 16) {
-    std::uint64_t key, val;
-    std::memcpy(&key, auxv.data() + off, 8);
-    std::memcpy(&val, auxv.data() + off + 8, 8);
-    if (key == AT_ENTRY) return val;
-  }
-  return 0;
-}
-
 [[noreturn]] void fail_seize(int pid, int tid, int err) {
   if (err == EPERM)
     throw Error(fmt::format("{}: not permitted to trace thread {} ({}); is a debugger attached, "
@@ -268,15 +258,6 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-std::string iso_now() {
-  char buf[32];
-  time_t t = std::time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // While frozen: registers and used stack of every stopped thread. Maps are
 // re-read only when a stack lies outside the ones read before the freeze
 // (a thread created meanwhile).
@@ -300,21 +281,6 @@ void copy_threads(Target& t, const Freezer& fr, int mem_fd, std::vector<Mapping>
   read_stacks(t.pid, mem_fd, copies);
 }
 
-void report_live_modules(Target& t, const Source& src, const std::string& maps) {
-  t.setup = std::make_unique<DwflSetup>();
-  init_callbacks(*t.setup, src, true);
-  t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
-  if (!t.dwfl) throw Error(t.origin + ": dwfl_begin: " + dwfl_error());
-  std::string copy = maps;
-  FILE* f = ::fmemopen(copy.data(), copy.size(), "r");
-  if (!f) throw Error(t.origin + ": fmemopen: " + errno_text(errno));
-  int rc = dwfl_linux_proc_maps_report(t.dwfl.get(), f);
-  std::fclose(f);
-  if (rc != 0) t.warnings.push_back("could not list all modules: " + dwfl_error());
-  if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
-    throw Error(t.origin + ": dwfl_report_end: " + dwfl_error());
-}
-
 }  // namespace
 
 std::unique_ptr<Target> open_live(const Source& src) {
@@ -327,11 +293,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
   t->kind = "live";
   t->origin = who(pid);
   t->pid = pid;
-  char exe[4096];
-  ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
-  t->executable = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
-  t->entry = read_entry(pid);
-  t->captured_at = iso_now();
+  read_process_facts(*t, proc);
   Fd mem(::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
   if (!mem) throw Error(who(pid) + ": cannot read memory: " + errno_text(errno));
 
@@ -364,12 +326,9 @@ std::unique_ptr<Target> open_live(const Source& src) {
   }
   if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot");
   std::string maps = read_small_file(proc + "/maps", kMaxMapsBytes);
-  for (auto& th : t->threads) {
-    th.name = read_small_file(proc + "/task/" + std::to_string(th.tid) + "/comm", 64);
-    if (!th.name.empty() && th.name.back() == '\n') th.name.pop_back();
-  }
+  read_thread_names(*t, proc);
   t->memory = std::make_unique<LiveMemory>(std::move(copies), std::move(futexes));
-  report_live_modules(*t, src, maps);
+  report_maps_modules(*t, src, std::move(maps));
   check_modules(t->dwfl.get(), t->warnings);
   return t;
 }
