@@ -49,7 +49,6 @@ struct Source {
 
 struct CaptureOptions {
   unsigned max_frames = 256;             // per thread; deeper stacks are cut and marked truncated
-  unsigned workers = 0;                  // unwind/symbolize threads; 0 = one per CPU (at most 2 used)
 };
 
 // Reads the source and returns a symbolized, classified Snapshot.

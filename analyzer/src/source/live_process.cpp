@@ -100,7 +100,6 @@ class Freezer {
     stopped_.clear();
   }
 
-  bool has(int tid) const { return stopped_.count(tid) != 0; }
   // The stopped threads, in TID order.
   std::vector<int> tids() const {
     std::vector<int> out;
