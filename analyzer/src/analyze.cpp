@@ -40,7 +40,9 @@ std::vector<Module> list_modules(Dwfl* dwfl) {
 }
 
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
+  PhaseTimer timer;
   std::vector<RawStack> stacks = unwind_all(t, opts.max_frames);
+  timer.mark("unwind");
   Snapshot s;
   s.source = t.kind;
   s.origin = t.origin;
@@ -64,12 +66,15 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     classify(th, nr, t.crash && t.crash->tid == raw.tid);
     s.threads.push_back(std::move(th));
   }
+  timer.mark("symbolize and classify");
   if (t.kind == "core" && !t.go) {
     t.go = golang::open_go_for_core(t);
     if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames);
   }
   if (t.go) golang::add_goroutines(s, t, *t.go, stacks);
+  timer.mark("goroutines");
   find_wait_targets(t, s);
+  timer.mark("wait targets");
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));

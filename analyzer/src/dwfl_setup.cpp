@@ -4,6 +4,9 @@
 #include <cstring>
 #include <mutex>
 
+#include <elfutils/libdwelf.h>
+
+#include "source/core_modules.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -36,6 +39,52 @@ int find_elf_in_sysroot(Dwfl_Module* mod, void** userdata, const char* modname,
   return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
+// Opens path; keeps it only if its build-id is `want` (when known).
+int open_matching(const std::string& path, const std::vector<unsigned char>& want, char** file_name,
+                  Elf** elfp) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  const void* id = nullptr;
+  ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+  bool ok = elf && (want.empty() || (n == static_cast<ssize_t>(want.size()) &&
+                                     std::memcmp(id, want.data(), want.size()) == 0));
+  if (!ok) {
+    if (elf) elf_end(elf);
+    ::close(fd);
+    return -1;
+  }
+  *file_name = strdup(path.c_str());
+  *elfp = elf;
+  return fd;
+}
+
+// find_elf for modules reported from a core's NT_FILE (core_modules.hpp):
+// the vdso from its image in the core; a file under the sysroot, by
+// build-id in the debug dirs, or at its recorded path (or --exe), each
+// taken only if its build-id is the one the core recorded.
+int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                         char** file_name, Elf** elfp) {
+  auto* m = static_cast<CoreModule*>(*userdata);
+  if (!m) return find_elf_in_sysroot(mod, userdata, modname, base, file_name, elfp);
+  *elfp = nullptr;
+  if (!m->image.empty()) {
+    *elfp = elf_memory(m->image.data(), m->image.size());
+    return -1;
+  }
+  std::string sysroot = current_sysroot();
+  bool exe_override = m->open_path != m->name;
+  if (!sysroot.empty() && !exe_override && m->open_path.starts_with('/')) {
+    int fd = open_matching(sysroot + m->open_path, m->build_id, file_name, elfp);
+    if (fd >= 0) return fd;
+  }
+  if (!exe_override && !m->build_id.empty()) {
+    int fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+    if (fd >= 0 || *elfp) return fd;
+  }
+  return open_matching(m->open_path, m->build_id, file_name, elfp);
+}
+
 }  // namespace
 
 void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
@@ -51,7 +100,7 @@ void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
   }
   setup.debuginfo_path_ptr = setup.debuginfo_path.data();
   setup.callbacks = Dwfl_Callbacks{};
-  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_elf_in_sysroot;
+  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_core_module_elf;
   setup.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
   setup.callbacks.section_address = dwfl_offline_section_address;
   setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;

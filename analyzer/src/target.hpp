@@ -69,6 +69,7 @@ struct Target {
   std::shared_ptr<golang::GoCapture> go;  // a live Go program's goroutines, read while frozen
 
   std::unique_ptr<DwflSetup> setup; // callbacks the Dwfl points at: outlives it
+  std::shared_ptr<void> module_data;// what the modules' libdwfl userdata points at: outlives it
   Fd fd;                            // the core file, if any
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
