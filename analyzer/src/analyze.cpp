@@ -6,6 +6,7 @@
 #include "hang/wait_targets.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
+#include "symbol_preload.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
 #include "unwind.hpp"
@@ -39,10 +40,28 @@ std::vector<Module> list_modules(Dwfl* dwfl) {
   return mods;
 }
 
+std::vector<std::uint64_t> current_pcs(const Target& t) {
+  std::vector<std::uint64_t> pcs;
+  for (const RawThread& th : t.threads)
+    if (th.regs) pcs.push_back(th.regs->rip);
+  return pcs;
+}
+
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   PhaseTimer timer;
-  std::vector<RawStack> stacks = unwind_all(t, opts.max_frames);
-  timer.mark("unwind");
+  std::vector<RawStack> stacks;
+  {
+    // A live Go program's executable DWARF is already loaded (read while
+    // frozen): symbolize through that Dwfl rather than load it twice.
+    SymbolPreload preload(t, t.go ? std::vector<std::uint64_t>{} : current_pcs(t));
+    stacks = unwind_all(t, opts.max_frames);
+    timer.mark("unwind");
+    if (DwflPtr loaded = t.go ? nullptr : preload.take()) {
+      t.unwound_with = std::move(t.dwfl);
+      t.dwfl = std::move(loaded);
+    }
+    timer.mark("debug info");
+  }
   Snapshot s;
   s.source = t.kind;
   s.origin = t.origin;

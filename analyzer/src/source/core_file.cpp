@@ -195,6 +195,10 @@ void report_modules(Target& t, const Source& src, const CoreNotes& notes) {
   if (!mods->empty()) {
     report_core_modules(t.dwfl.get(), *mods);
     t.module_data = mods;
+    t.report_modules_again = [mods](Dwfl* d) {
+      report_core_modules(d, *mods);
+      return true;
+    };
   } else {
     const char* exe = src.exe.empty() ? nullptr : src.exe.c_str();
     int n = dwfl_core_file_report(t.dwfl.get(), t.elf.get(), exe);
