@@ -115,7 +115,11 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
   }
   if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
   auto t = open_core(src);
-  return analyze_target(*t, opts);
+  Snapshot s = analyze_target(*t, opts);
+  PhaseTimer timer;
+  t.reset();
+  timer.mark("release the core");
+  return s;
 }
 
 }  // namespace threadleak
