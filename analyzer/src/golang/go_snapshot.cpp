@@ -68,6 +68,29 @@ const Thread* os_thread(const Snapshot& s, int tid) {
   return nullptr;
 }
 
+bool has_frame(const Thread& th, const char* name) {
+  return std::any_of(th.frames.begin(), th.frames.end(), [&](const Frame& f) { return f.function == name; });
+}
+
+// The lock a goroutine parked on runtime semaphore `sema` waits for: its
+// sync.Mutex or sync.RWMutex when its stack says which, else the semaphore
+// itself (sync.WaitGroup, ...). None of them records an owner.
+std::optional<WaitTarget> go_wait_target(const Thread& th, std::uint64_t sema, const SemaLayout& l) {
+  if (!sema) return std::nullopt;
+  WaitTarget w{"go-sema", sema, sema, std::nullopt, std::nullopt, "go-dwarf"};
+  if (l.mutex_sema && (has_frame(th, "sync.(*Mutex).lockSlow") || has_frame(th, "sync.(*Mutex).Lock"))) {
+    w.kind = "go-mutex";
+    w.address = sema - l.mutex_sema->offset;
+  } else if (l.rw_writer_sem && has_frame(th, "sync.(*RWMutex).Lock")) {
+    w.kind = "go-rwmutex";
+    w.address = sema - l.rw_writer_sem->offset;
+  } else if (l.rw_reader_sem && has_frame(th, "sync.(*RWMutex).RLock")) {
+    w.kind = "go-rwmutex";
+    w.address = sema - l.rw_reader_sem->offset;
+  }
+  return w;
+}
+
 struct Builder {
   const Target& t;
   GoCapture& go;
@@ -128,6 +151,7 @@ struct Builder {
       th.state = os ? os->state : State::syscall;
       th.syscall_name = os ? os->syscall_name : "";
     }
+    if (go.sema) th.waiting_on = go_wait_target(th, g.sema, *go.sema);
     if (g.gopc && g.goid != 1) th.created_by = sym.creator(g.gopc);
     if (g.wait_since > 0 && go.now_ns && *go.now_ns > g.wait_since) {
       std::int64_t minutes = (*go.now_ns - g.wait_since) / 60'000'000'000;
@@ -153,6 +177,7 @@ void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::v
     }
   }
   for (const RawGoroutine& g : go.goroutines) snap.threads.push_back(b.goroutine(g, snap));
+  snap.go_timers = go.timers;
   for (std::string& w : go.warnings) snap.warnings.push_back(std::move(w));
   go.warnings.clear();
 }
