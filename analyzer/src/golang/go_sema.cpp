@@ -73,6 +73,11 @@ std::optional<SemaLayout> SemaLayout::read(const GoDwarf& d, std::string& missin
   l.mutex_sema = d.field("sync.Mutex", "sema");
   l.rw_writer_sem = d.field("sync.RWMutex", "writerSem");
   l.rw_reader_sem = d.field("sync.RWMutex", "readerSem");
+  l.rw_w = d.field("sync.RWMutex", "w");
+  // Go 1.19 keeps a WaitGroup's semaphore in state2 where uint64 is 8-aligned
+  // (every 64-bit target); 1.20 names it sema.
+  l.wg_sema = d.field("sync.WaitGroup", "sema");
+  if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
   l.allp = d.global("runtime.allp");
   l.p_timers = d.field("runtime.p", "timers");
   return l;

@@ -25,7 +25,8 @@ struct SemaLayout {
   Field root_treap;                             // element.root.treap
   Field sudog_g, sudog_next, sudog_prev, sudog_elem, sudog_waitlink;
   std::optional<Field> mutex_sema;              // sync.Mutex.sema
-  std::optional<Field> rw_writer_sem, rw_reader_sem;  // sync.RWMutex.writerSem / readerSem
+  std::optional<Field> rw_writer_sem, rw_reader_sem, rw_w;  // sync.RWMutex.writerSem / readerSem / w
+  std::optional<Field> wg_sema;                 // sync.WaitGroup.sema (Go 1.20+) or .state2 (1.19, 64-bit)
   // Timers (runtime.checkdead's test): runtime.allp and runtime.p.timers.
   std::optional<std::uint64_t> allp;
   std::optional<Field> p_timers;

@@ -68,25 +68,42 @@ const Thread* os_thread(const Snapshot& s, int tid) {
   return nullptr;
 }
 
-bool has_frame(const Thread& th, const char* name) {
-  return std::any_of(th.frames.begin(), th.frames.end(), [&](const Frame& f) { return f.function == name; });
+// The innermost sync lock function on the stack, and the one it was called
+// from ("" if none): sync.(*RWMutex).Lock takes the RWMutex's inner Mutex.
+std::pair<std::string, std::string> sync_callers(const Thread& th) {
+  static const char* const kLocks[] = {"sync.(*Mutex).lockSlow", "sync.(*Mutex).Lock", "sync.(*RWMutex).Lock",
+                                       "sync.(*RWMutex).RLock", "sync.(*WaitGroup).Wait"};
+  auto is_lock = [](const std::string& f) { return std::find(std::begin(kLocks), std::end(kLocks), f) != std::end(kLocks); };
+  for (std::size_t i = 0; i < th.frames.size(); ++i) {
+    if (!is_lock(th.frames[i].function)) continue;
+    std::size_t j = i;
+    while (j < th.frames.size() && th.frames[j].function.starts_with("sync.(*Mutex)")) ++j;
+    return {th.frames[i].function, j < th.frames.size() && j != i ? th.frames[j].function : ""};
+  }
+  return {};
 }
 
 // The lock a goroutine parked on runtime semaphore `sema` waits for: its
-// sync.Mutex or sync.RWMutex when its stack says which, else the semaphore
-// itself (sync.WaitGroup, ...). None of them records an owner.
+// sync.Mutex, RWMutex or WaitGroup when its stack says which, else the
+// semaphore itself. None of them records an owner.
 std::optional<WaitTarget> go_wait_target(const Thread& th, std::uint64_t sema, const SemaLayout& l) {
   if (!sema) return std::nullopt;
   WaitTarget w{"go-sema", sema, sema, std::nullopt, std::nullopt, "go-dwarf"};
-  if (l.mutex_sema && (has_frame(th, "sync.(*Mutex).lockSlow") || has_frame(th, "sync.(*Mutex).Lock"))) {
-    w.kind = "go-mutex";
-    w.address = sema - l.mutex_sema->offset;
-  } else if (l.rw_writer_sem && has_frame(th, "sync.(*RWMutex).Lock")) {
-    w.kind = "go-rwmutex";
-    w.address = sema - l.rw_writer_sem->offset;
-  } else if (l.rw_reader_sem && has_frame(th, "sync.(*RWMutex).RLock")) {
-    w.kind = "go-rwmutex";
-    w.address = sema - l.rw_reader_sem->offset;
+  auto [fn, caller] = sync_callers(th);
+  auto at = [&](const char* kind, std::optional<std::uint64_t> offset) {
+    if (offset) w.kind = kind, w.address = sema - *offset;
+  };
+  auto off = [](const std::optional<Field>& f) { return f ? std::optional(f->offset) : std::nullopt; };
+  if (fn.starts_with("sync.(*Mutex)") && caller == "sync.(*RWMutex).Lock") {
+    if (l.mutex_sema && l.rw_w) at("go-rwmutex", l.rw_w->offset + l.mutex_sema->offset);  // another writer holds w
+  } else if (fn.starts_with("sync.(*Mutex)")) {
+    at("go-mutex", off(l.mutex_sema));
+  } else if (fn == "sync.(*RWMutex).Lock") {
+    at("go-rwmutex", off(l.rw_writer_sem));  // readers still hold it
+  } else if (fn == "sync.(*RWMutex).RLock") {
+    at("go-rwmutex", off(l.rw_reader_sem));
+  } else if (fn == "sync.(*WaitGroup).Wait") {
+    at("go-waitgroup", off(l.wg_sema));
   }
   return w;
 }

@@ -97,8 +97,10 @@ std::string go_objects_text(const HangReport& h, const HangTextOptions& o) {
   std::string out;
   for (const WaitedObject& w : h.objects) {
     if (w.goroutines.empty()) continue;
-    out += fmt::format("{} {:#x}: {} goroutine{} waiting, owner not recorded: goroutines {}\n", w.kind, w.address,
-                       w.goroutines.size(), w.goroutines.size() == 1 ? "" : "s", goids(w.goroutines, o.max_tids));
+    bool lock = w.kind == "go-mutex" || w.kind == "go-rwmutex";
+    out += fmt::format("{} {:#x}: {} goroutine{} waiting{}: goroutines {}\n", w.kind, w.address, w.goroutines.size(),
+                       w.goroutines.size() == 1 ? "" : "s", lock ? ", owner not recorded" : "",
+                       goids(w.goroutines, o.max_tids));
   }
   return out;
 }
