@@ -25,11 +25,12 @@ struct GoHang {
 GoHang start(const std::string& mode) {
   GoHang g;
   g.proc = std::make_unique<Proc>(std::vector<std::string>{std::string(GO_SAMPLES_DIR) + "/gohang", mode});
-  for (const char* name : {"mu1", "mu2", "muA", "muB"}) {
-    std::string line = g.proc->expect(name);
+  for (const char* name : {"mu1", "mu2", "muA", "muB", "rw", "wg"}) {
+    std::string line = g.proc->expect(std::string(name) + " ");
     g.mu[name] = line.substr(line.find(' ') + 1);
   }
-  EXPECT_EQ(g.proc->expect("ready"), "ready 14");  // main, the os/signal watcher, 12 of the sample's
+  // main, the os/signal watcher, 12 goroutines of the sample's (+7 on rw and wg in convoy)
+  EXPECT_EQ(g.proc->expect("ready"), mode == "convoy" ? "ready 21" : "ready 14");
   return g;
 }
 
@@ -43,14 +44,17 @@ std::map<std::string, std::size_t> go_objects(const json& hang) {
 }
 
 void expect_convoy(const GoHang& g, const json& hang) {
-  std::map<std::string, std::size_t> want = {{"go-mutex " + g.mu.at("mu1"), 7}, {"go-mutex " + g.mu.at("mu2"), 3}};
+  // rw: a writer on writerSem, two readers on readerSem, a writer on the inner mutex w
+  std::map<std::string, std::size_t> want = {{"go-mutex " + g.mu.at("mu1"), 7}, {"go-mutex " + g.mu.at("mu2"), 3},
+                                             {"go-rwmutex " + g.mu.at("rw"), 4}, {"go-waitgroup " + g.mu.at("wg"), 2}};
   EXPECT_EQ(go_objects(hang), want);
   EXPECT_EQ(hang.at("deadlocked"), false);
   const json& go = hang.at("go");
   EXPECT_EQ(go.at("all_asleep"), false);
-  EXPECT_EQ(go.at("goroutines"), 13);  // main, 2 holders, 10 waiters
-  EXPECT_EQ(go.at("asleep"), 10);      // the waiters; the holders sleep, main reads stdin
-  EXPECT_EQ(go.at("awake").size(), 3u);
+  EXPECT_EQ(go.at("goroutines"), 20);  // main, 3 holders, 16 waiters
+  EXPECT_EQ(go.at("asleep"), 16);      // the waiters; the holders sleep, main reads stdin
+  EXPECT_EQ(go.at("awake").size(), 4u);
+  EXPECT_GE(go.at("timers"), 3);       // the holders' time.Sleep
   EXPECT_EQ(go.at("signal_watcher"), true);
 }
 
