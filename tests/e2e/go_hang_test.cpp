@@ -98,6 +98,39 @@ void expect_text(const std::vector<std::string>& input, const GoHang& g, bool de
   EXPECT_EQ(s.out.find("ALL GOROUTINES ARE ASLEEP") != std::string::npos, deadlock) << s.out;
 }
 
+// Each located goroutine's semaphore, read independently by delve: the
+// sudog `s` that runtime.semacquire1 (frame 2 of delve's full stack) keeps
+// on the goroutine's own stack, s.elem. Ours comes from runtime.semtable.
+void expect_delve_agrees(const std::string& core, const std::string& dir) {
+  std::string snap = dir + "/convoy.snapshot";
+  auto s = tl_test::run({tl_test::threadleak_bin(), "snapshot", core, "-o", snap});
+  ASSERT_EQ(s.status, 0) << s.err;
+  std::ifstream in(snap);
+  json j = json::parse(in);
+  std::map<long, std::string> ours;  // goid -> semaphore
+  for (const auto& t : j.at("threads"))
+    if (t.contains("waiting_on")) ours[t.at("goid").get<long>()] = t.at("waiting_on").at("futex").get<std::string>();
+  ASSERT_EQ(ours.size(), 16u);
+  std::string cmds = dir + "/dlv.cmds";
+  {
+    std::ofstream c(cmds);
+    for (const auto& [goid, _] : ours) c << "goroutine " << goid << " frame 2 print s.elem\n";
+    c << "exit\n";
+  }
+  auto d = tl_test::run({"/usr/bin/dlv", "core", std::string(GO_SAMPLES_DIR) + "/gohang", core,
+                         "--allow-non-terminal-interactive=true", "--init", cmds});
+  std::map<long, std::string> theirs;
+  std::size_t at = 0;
+  for (const auto& [goid, _] : ours) {  // answers come in order: "unsafe.Pointer(0x56c864)"
+    std::size_t p = d.out.find("unsafe.Pointer(", at);
+    if (p == std::string::npos) break;
+    std::size_t e = d.out.find(')', p);
+    theirs[goid] = d.out.substr(p + 15, e - p - 15);
+    at = e;
+  }
+  EXPECT_EQ(theirs, ours) << d.out << d.err;
+}
+
 }  // namespace
 
 TEST(GoHang, ConvoyCore) {
@@ -108,6 +141,7 @@ TEST(GoHang, ConvoyCore) {
   expect_convoy(g, j);
   validate(dir, j);
   expect_text({core}, g, false);
+  expect_delve_agrees(core, dir);
   std::filesystem::remove(core);
 }
 
