@@ -1,4 +1,8 @@
 // capture(): source -> unwind -> symbolize -> classify, into a Snapshot.
+#include <exception>
+#include <functional>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "classify.hpp"
@@ -40,6 +44,33 @@ std::vector<Module> list_modules(Dwfl* dwfl) {
   return mods;
 }
 
+// Runs work(begin, end) over [0, n): the second half on another thread when
+// n is large enough to pay for one.
+void in_two_halves(std::size_t n, const std::function<void(std::size_t, std::size_t)>& work) {
+  constexpr std::size_t kWorthASecondThread = 2000;
+  if (n < kWorthASecondThread) {
+    work(0, n);
+    return;
+  }
+  std::size_t mid = n / 2;
+  std::exception_ptr failed;
+  std::thread second([&] {
+    try {
+      work(mid, n);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  try {
+    work(0, mid);
+  } catch (...) {
+    second.join();
+    throw;
+  }
+  second.join();
+  if (failed) std::rethrow_exception(failed);
+}
+
 std::vector<std::uint64_t> current_pcs(const Target& t) {
   std::vector<std::uint64_t> pcs;
   for (const RawThread& th : t.threads)
@@ -50,18 +81,27 @@ std::vector<std::uint64_t> current_pcs(const Target& t) {
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   PhaseTimer timer;
   std::vector<RawStack> stacks;
-  {
-    // A live Go program's executable DWARF is already loaded (read while
-    // frozen): symbolize through that Dwfl rather than load it twice.
-    SymbolPreload preload(t, t.go ? std::vector<std::uint64_t>{} : current_pcs(t));
+  // A live Go program's executable DWARF is already loaded (read while
+  // frozen): symbolize through that Dwfl rather than load it twice.
+  std::optional<SymbolPreload::Result> preloaded;
+  if (t.go) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
-    if (DwflPtr loaded = t.go ? nullptr : preload.take()) {
-      t.unwound_with = std::move(t.dwfl);
-      t.dwfl = std::move(loaded);
-    }
-    timer.mark("debug info");
+  } else {
+    SymbolPreload preload(t, current_pcs(t));
+    stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload.add(st.frames); });
+    timer.mark("unwind");
+    preloaded = preload.take();
+    timer.mark("wait for the symbolizing thread");
   }
+  std::unique_ptr<Symbolizer> own;
+  if (preloaded) {
+    t.unwound_with = std::move(t.dwfl);
+    t.dwfl = std::move(preloaded->dwfl);
+  } else {
+    own = std::make_unique<Symbolizer>(t.dwfl.get(), t.entry);
+  }
+  Symbolizer& sym = preloaded ? *preloaded->symbolizer : *own;
   Snapshot s;
   s.source = t.kind;
   s.origin = t.origin;
@@ -70,21 +110,27 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   s.captured_at = t.captured_at;
   s.crash = t.crash;
   s.modules = list_modules(t.dwfl.get());
-  Symbolizer sym(t.dwfl.get(), t.entry);
-  s.threads.reserve(t.threads.size());
-  for (std::size_t i = 0; i < t.threads.size(); ++i) {
-    const RawThread& raw = t.threads[i];
-    Thread th;
-    th.tid = raw.tid;
-    th.name = raw.name;
-    for (const RawFrame& f : stacks[i].frames) sym.append(f, th.frames);
-    th.error = stacks[i].error;
-    th.truncated = stacks[i].truncated;
-    std::optional<long> nr;
-    if (raw.regs) nr = static_cast<long>(raw.regs->orig_rax);
-    classify(th, nr, t.crash && t.crash->tid == raw.tid);
-    s.threads.push_back(std::move(th));
-  }
+  for (const RawStack& st : stacks) sym.prepare(st.frames);   // whatever the worker has not seen
+  timer.mark("symbolize distinct pcs");
+  // The rest is copying frames out of the symbolizer's cache and reading
+  // syscall numbers: no libdw, so both cores can share it.
+  s.threads.resize(t.threads.size());
+  auto build = [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const RawThread& raw = t.threads[i];
+      Thread& th = s.threads[i];
+      th.tid = raw.tid;
+      th.name = raw.name;
+      th.frames.reserve(stacks[i].frames.size());
+      for (const RawFrame& f : stacks[i].frames) sym.append(f, th.frames);
+      th.error = stacks[i].error;
+      th.truncated = stacks[i].truncated;
+      std::optional<long> nr;
+      if (raw.regs) nr = static_cast<long>(raw.regs->orig_rax);
+      classify(th, nr, t.crash && t.crash->tid == raw.tid);
+    }
+  };
+  in_two_halves(t.threads.size(), build);
   timer.mark("symbolize and classify");
   if (t.kind == "core" && !t.go) {
     t.go = golang::open_go_for_core(t);

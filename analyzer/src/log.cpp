@@ -1,6 +1,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -67,17 +68,28 @@ std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// CPU time of the calling thread: on a busy machine, wall time says little.
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
 }  // namespace
 
 PhaseTimer::PhaseTimer() : on_(log_enabled()) {
-  if (on_) last_ns_ = now_ns();
+  if (!on_) return;
+  last_ns_ = now_ns();
+  last_cpu_ns_ = thread_cpu_ns();
 }
 
 void PhaseTimer::mark(const char* what) {
   if (!on_) return;
-  std::int64_t t = now_ns();
-  log(fmt::format("{}: {:.1f} ms", what, static_cast<double>(t - last_ns_) / 1e6));
+  std::int64_t t = now_ns(), c = thread_cpu_ns();
+  log(fmt::format("{}: {:.1f} ms (cpu {:.1f} ms)", what, static_cast<double>(t - last_ns_) / 1e6,
+                  static_cast<double>(c - last_cpu_ns_) / 1e6));
   last_ns_ = t;
+  last_cpu_ns_ = c;
 }
 
 }  // namespace detail

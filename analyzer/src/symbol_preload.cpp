@@ -9,13 +9,34 @@ SymbolPreload::SymbolPreload(const Target& t, std::vector<std::uint64_t> pcs) {
   worker_ = std::thread([this, &t, pcs = std::move(pcs)]() mutable { run(t, std::move(pcs)); });
 }
 
-SymbolPreload::~SymbolPreload() {
-  if (worker_.joinable()) worker_.join();
+SymbolPreload::~SymbolPreload() { stop(); }
+
+void SymbolPreload::stop() {
+  if (!worker_.joinable()) return;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_one();
+  worker_.join();
 }
 
-DwflPtr SymbolPreload::take() {
-  if (worker_.joinable()) worker_.join();
-  return std::move(dwfl_);
+void SymbolPreload::add(const std::vector<RawFrame>& frames) {
+  if (!worker_.joinable()) return;
+  std::vector<RawFrame> fresh;
+  for (const RawFrame& f : frames)
+    if (seen_.insert(f.pc * 2 + f.activation).second) fresh.push_back(f);
+  if (fresh.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    queue_.insert(queue_.end(), fresh.begin(), fresh.end());
+  }
+  cv_.notify_one();
+}
+
+std::optional<SymbolPreload::Result> SymbolPreload::take() {
+  stop();
+  return std::move(result_);
 }
 
 void SymbolPreload::run(const Target& t, std::vector<std::uint64_t> pcs) {
@@ -30,12 +51,21 @@ void SymbolPreload::run(const Target& t, std::vector<std::uint64_t> pcs) {
       if (!mod) continue;
       Dwarf_Addr bias;
       dwfl_module_getdwarf(mod, &bias);   // finds, opens and inflates the debug info
-      dwfl_module_getsymtab(mod);
-      dwfl_module_getsrc(mod, pc);        // and parses the line table of pc's unit
     }
-    dwfl_ = std::move(d);
+    auto sym = std::make_unique<Symbolizer>(d.get(), t.entry);
+    for (;;) {
+      std::vector<RawFrame> batch;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+        if (queue_.empty()) break;   // closed and drained
+        batch.swap(queue_);
+      }
+      sym->prepare(batch);
+    }
+    result_ = Result{std::move(d), std::move(sym)};
   } catch (...) {
-    dwfl_.reset();   // symbolization falls back to the unwinding Dwfl
+    result_.reset();   // the caller symbolizes through the unwinding Dwfl
   }
 }
 

@@ -142,11 +142,27 @@ std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
   return out;
 }
 
-void Symbolizer::append(const RawFrame& raw, std::vector<Frame>& out) {
-  // A caller's pc is a return address: the call is the instruction before.
-  std::uint64_t lookup_pc = raw.activation || raw.pc == 0 ? raw.pc : raw.pc - 1;
+namespace {
+// A caller's pc is a return address: the call is the instruction before.
+std::uint64_t lookup_pc_of(const RawFrame& raw) { return raw.activation || raw.pc == 0 ? raw.pc : raw.pc - 1; }
+}  // namespace
+
+void Symbolizer::prepare(const std::vector<RawFrame>& frames) {
+  for (const RawFrame& raw : frames) {
+    std::uint64_t pc = lookup_pc_of(raw);
+    if (!cache_.contains(pc)) cache_.emplace(pc, lookup(pc));
+  }
+}
+
+void Symbolizer::append(const RawFrame& raw, std::vector<Frame>& out) const {
+  std::uint64_t lookup_pc = lookup_pc_of(raw);
   auto it = cache_.find(lookup_pc);
-  if (it == cache_.end()) it = cache_.emplace(lookup_pc, lookup(lookup_pc)).first;
+  if (it == cache_.end()) {   // not prepared: the bare pc
+    Frame f;
+    f.pc = raw.pc;
+    out.push_back(std::move(f));
+    return;
+  }
   for (Frame f : it->second) {
     f.pc = raw.pc;
     f.rel_pc += raw.pc - lookup_pc;

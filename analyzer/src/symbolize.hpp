@@ -16,8 +16,12 @@ class Symbolizer {
  public:
   // `dwfl` must outlive the Symbolizer; `entry` (AT_ENTRY) marks the main executable.
   Symbolizer(Dwfl* dwfl, std::uint64_t entry) : dwfl_(dwfl), entry_(entry) {}
+  // Looks up every PC of `frames` not seen yet. Uses the Dwfl.
+  void prepare(const std::vector<RawFrame>& frames);
   // Appends the frames for one raw frame (several when calls were inlined).
-  void append(const RawFrame& raw, std::vector<Frame>& out);
+  // Its PC must have been prepared; then this only reads the cache and may
+  // run on several threads at once.
+  void append(const RawFrame& raw, std::vector<Frame>& out) const;
   std::size_t distinct_pcs() const { return cache_.size(); }
 
  private:

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+
+#include "fast_unwind.hpp"
 
 namespace threadleak::detail {
 namespace {
@@ -11,6 +14,8 @@ struct Context {
   Target* target;
   unsigned max_frames;
   std::vector<RawStack>* out;
+  const std::vector<char>* done;   // threads the fast path unwound
+  const std::function<void(const RawStack&)>* on_stack;
   UnwindStats stats;
 };
 
@@ -33,7 +38,7 @@ pid_t next_thread(Dwfl*, void* arg, void** thread_argp) {
   auto i = reinterpret_cast<std::uintptr_t>(*thread_argp);  // next index + 1; 0 = start
   const auto& threads = c->target->threads;
   std::size_t idx = i == 0 ? 0 : i;
-  while (idx < threads.size() && !threads[idx].regs) ++idx;
+  while (idx < threads.size() && (!threads[idx].regs || (*c->done)[idx])) ++idx;
   if (idx >= threads.size()) return 0;
   *thread_argp = reinterpret_cast<void*>(static_cast<std::uintptr_t>(idx + 1));
   return threads[idx].tid;
@@ -96,27 +101,51 @@ int thread_cb(Dwfl_Thread* thread, void* arg) {
   std::pair<RawStack*, unsigned> fa{&stack, c->max_frames};
   int rc = dwfl_thread_getframes(thread, frame_cb, &fa);
   if (rc == -1 && stack.error.empty()) stack.error = dwfl_error();
+  if (*c->on_stack) (*c->on_stack)(stack);
   return DWARF_CB_OK;
+}
+
+// THREADLEAK_UNWINDER=libdwfl turns the per-PC cache off (to compare).
+bool fast_path_wanted() {
+  const char* v = std::getenv("THREADLEAK_UNWINDER");
+  return !(v && std::strcmp(v, "libdwfl") == 0);
 }
 
 }  // namespace
 
-std::vector<RawStack> unwind_all(Target& t, unsigned max_frames) {
+std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
+                                 const std::function<void(const RawStack&)>& on_stack) {
   static const Dwfl_Thread_Callbacks callbacks = {
       next_thread, get_thread, memory_read, set_initial_registers, nullptr, nullptr};
   std::vector<RawStack> out(t.threads.size());
-  for (std::size_t i = 0; i < t.threads.size(); ++i)
-    if (!t.threads[i].regs) out[i].error = t.threads[i].error;
-  Context ctx{&t, max_frames, &out, {}};
-  tl_context = &ctx;
-  if (!dwfl_attach_state(t.dwfl.get(), t.elf.get(), t.pid, &callbacks, &ctx)) {
-    tl_context = nullptr;
-    throw Error(t.origin + ": cannot unwind: dwfl_attach_state: " + dwfl_error());
+  std::vector<char> done(t.threads.size(), 0);
+  std::size_t left = 0;
+  Context ctx{&t, max_frames, &out, &done, &on_stack, {}};
+  FastUnwinder fast(t.dwfl.get(), *t.memory);
+  bool use_fast = fast_path_wanted();
+  for (std::size_t i = 0; i < t.threads.size(); ++i) {
+    const RawThread& th = t.threads[i];
+    if (!th.regs) out[i].error = th.error;
+    else if (use_fast && fast.unwind(*th.regs, max_frames, out[i])) {
+      done[i] = 1;
+      if (on_stack) on_stack(out[i]);
+    }
+    else ++left;
   }
-  int rc = dwfl_getthreads(t.dwfl.get(), thread_cb, &ctx);
-  tl_context = nullptr;
+  ctx.stats.fast_threads = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
+  ctx.stats.cfi_lookups = fast.cfi_lookups();
+  ctx.stats.memory_reads = fast.memory_reads();
+  if (left > 0) {
+    tl_context = &ctx;
+    if (!dwfl_attach_state(t.dwfl.get(), t.elf.get(), t.pid, &callbacks, &ctx)) {
+      tl_context = nullptr;
+      throw Error(t.origin + ": cannot unwind: dwfl_attach_state: " + dwfl_error());
+    }
+    int rc = dwfl_getthreads(t.dwfl.get(), thread_cb, &ctx);
+    tl_context = nullptr;
+    if (rc == -1) t.warnings.push_back("unwinding stopped early: " + dwfl_error());
+  }
   g_last_stats = ctx.stats;
-  if (rc == -1) t.warnings.push_back("unwinding stopped early: " + dwfl_error());
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,9 @@ struct RawStack {
 
 // Unwinds all threads of `t`; result[i] belongs to t.threads[i].
 // Throws Error if libdwfl refuses the target as a whole.
-std::vector<RawStack> unwind_all(Target& t, unsigned max_frames);
+// `on_stack`, if set, sees each stack as soon as it is unwound.
+std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
+                                 const std::function<void(const RawStack&)>& on_stack = {});
 
 // Unwind statistics, for the regression guard on callback counts.
 struct UnwindStats {
@@ -32,6 +35,8 @@ struct UnwindStats {
   std::uint64_t get_thread_calls = 0;
   std::uint64_t set_registers_calls = 0;
   std::uint64_t memory_reads = 0;
+  std::uint64_t fast_threads = 0;   // unwound by the per-PC rule cache (fast_unwind.hpp)
+  std::uint64_t cfi_lookups = 0;    // distinct PCs whose rules were asked of libdw
 };
 UnwindStats last_unwind_stats();
 

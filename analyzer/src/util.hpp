@@ -65,12 +65,13 @@ namespace threadleak::detail {
 class PhaseTimer {
  public:
   PhaseTimer();
-  // Logs "<what>: N ms" since the previous mark (or construction).
+  // Logs "<what>: N ms (cpu M ms)" since the previous mark (or
+  // construction): wall time, and the calling thread's CPU time.
   void mark(const char* what);
 
  private:
   bool on_;
-  std::int64_t last_ns_ = 0;
+  std::int64_t last_ns_ = 0, last_cpu_ns_ = 0;
 };
 
 }  // namespace threadleak::detail

@@ -40,11 +40,17 @@ TEST(Scaling, UnwindCallbacksPerThreadDoNotGrowWithThreads) {
   ASSERT_EQ(small.threads, 102u);   // + main thread and lock_holder
   ASSERT_EQ(big.threads, 1002u);
   for (const Capture& r : {small, big}) {
-    // One registers call per thread; one pass of next_thread (+1 for its end).
-    EXPECT_EQ(r.stats.set_registers_calls, r.threads);
+    // Every thread unwound by the per-PC rule cache, or else by libdwfl with
+    // one registers call; at most one pass of next_thread (+1 for its end).
+    EXPECT_EQ(r.stats.fast_threads + r.stats.set_registers_calls, r.threads);
+    EXPECT_EQ(r.stats.fast_threads, r.threads);
     EXPECT_LE(r.stats.next_thread_calls, r.threads + 1);
     EXPECT_EQ(r.stats.get_thread_calls, 0u);
   }
+  // CFI rules asked of libdw once per distinct PC: as many at 1,000 threads
+  // as at 100.
+  EXPECT_GT(small.stats.cfi_lookups, 0u);
+  EXPECT_EQ(big.stats.cfi_lookups, small.stats.cfi_lookups);
   // Memory reads per thread: the same stacks, so the same reads, give or take
   // the few threads that differ (main, lock_holder).
   double small_reads = per_thread(small.stats.memory_reads, small.threads);

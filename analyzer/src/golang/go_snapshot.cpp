@@ -121,7 +121,9 @@ struct Builder {
     std::string callee;
     for (const auto& [pc, ret] : pcs) {
       if (!go.dwarf->function_at(pc - go.bias)) {
-        other.append(RawFrame{pc, !ret}, out);
+        RawFrame raw{pc, !ret};
+        other.prepare({raw});
+        other.append(raw, out);
         callee = out.empty() ? "" : out.back().function;
         continue;
       }

@@ -25,10 +25,9 @@ const char* name_of(Dwarf_Die* die) {
   return dwarf_attr_integrate(die, DW_AT_name, &a) ? dwarf_formstring(&a) : nullptr;
 }
 
-// The value of parameter `param` of `scope` at `pc` (module-relative), when
-// its location there is exactly one register.
-std::optional<std::uint64_t> register_param(Dwarf_Die* scope, const char* param, Dwarf_Addr pc,
-                                            const std::array<std::uint64_t, 17>& regs) {
+// The DWARF register number holding parameter `param` of `scope` at `pc`
+// (module-relative), when its location there is exactly one register.
+std::optional<int> register_param(Dwarf_Die* scope, const char* param, Dwarf_Addr pc) {
   Dwarf_Die child;
   if (dwarf_child(scope, &child) != 0) return std::nullopt;
   do {
@@ -39,31 +38,38 @@ std::optional<std::uint64_t> register_param(Dwarf_Die* scope, const char* param,
     std::size_t len = 0;
     if (!dwarf_attr(&child, DW_AT_location, &a) || dwarf_getlocation_addr(&a, pc, &expr, &len, 1) != 1) return std::nullopt;
     if (len != 1 || expr[0].atom < DW_OP_reg0 || expr[0].atom > DW_OP_reg15) return std::nullopt;
-    return regs[expr[0].atom - DW_OP_reg0];
+    return expr[0].atom - DW_OP_reg0;
   } while (dwarf_siblingof(&child, &child) == 0);
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<std::uint64_t> futex_from_frame(Dwfl* dwfl, const UserRegs& regs) {
+std::optional<int> FutexFrameReader::register_at(std::uint64_t pc) {
   Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl ? dwfl_addrdie(dwfl, regs.rip, &bias) : nullptr;
+  Dwarf_Die* cu = dwfl_ ? dwfl_addrdie(dwfl_, pc, &bias) : nullptr;
   if (!cu) return std::nullopt;
   Dwarf_Die* raw = nullptr;
-  int n = dwarf_getscopes(cu, regs.rip - bias, &raw);
+  int n = dwarf_getscopes(cu, pc - bias, &raw);
   std::unique_ptr<Dwarf_Die, decltype(&std::free)> scopes(raw, &std::free);
   for (int i = 0; i < n; ++i) {  // innermost first, up to the physical function
     if (dwarf_tag(&raw[i]) != DW_TAG_subprogram) continue;
     const char* name = name_of(&raw[i]);
     if (!name || std::strcmp(name, kWaitFunction) != 0) return std::nullopt;
-    auto v = register_param(&raw[i], kFutexParam, regs.rip - bias, dwarf_regs(regs));
-    if (v && *v && log_enabled())
-      log(fmt::format("futex {:#x} of a waiter outside the futex call, from {}'s {} at pc {:#x}", *v, name,
-                      kFutexParam, regs.rip));
-    return v && *v ? v : std::nullopt;
+    return register_param(&raw[i], kFutexParam, pc - bias);
   }
   return std::nullopt;
+}
+
+std::optional<std::uint64_t> FutexFrameReader::read(const UserRegs& regs) {
+  auto it = reg_at_.find(regs.rip);
+  if (it == reg_at_.end()) it = reg_at_.emplace(regs.rip, register_at(regs.rip)).first;
+  if (!it->second) return std::nullopt;
+  std::uint64_t v = dwarf_regs(regs)[static_cast<std::size_t>(*it->second)];
+  if (v && log_enabled())
+    log(fmt::format("futex {:#x} of a waiter outside the futex call, from {}'s {} at pc {:#x}", v,
+                    kWaitFunction, kFutexParam, regs.rip));
+  return v ? std::optional<std::uint64_t>(v) : std::nullopt;
 }
 
 }  // namespace threadleak::detail

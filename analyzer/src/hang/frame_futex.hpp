@@ -11,14 +11,26 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 
 #include "target.hpp"
 
 namespace threadleak::detail {
 
-// The futex word a thread whose innermost frame (regs.rip) is in
-// __lll_lock_wait waits for; nullopt when the pc is elsewhere, glibc's DWARF
-// is absent, or the parameter's location there is not a register.
-std::optional<std::uint64_t> futex_from_frame(Dwfl* dwfl, const UserRegs& regs);
+// Reads, for threads whose innermost frame (regs.rip) is in __lll_lock_wait,
+// the futex word they wait for. The DWARF is asked once per distinct pc
+// (thousands of sleepers share a handful).
+class FutexFrameReader {
+ public:
+  explicit FutexFrameReader(Dwfl* dwfl) : dwfl_(dwfl) {}
+  // nullopt when the pc is elsewhere, glibc's DWARF is absent, or the
+  // parameter's location there is not a register.
+  std::optional<std::uint64_t> read(const UserRegs& regs);
+
+ private:
+  std::optional<int> register_at(std::uint64_t pc);
+  Dwfl* dwfl_;
+  std::unordered_map<std::uint64_t, std::optional<int>> reg_at_;
+};
 
 }  // namespace threadleak::detail

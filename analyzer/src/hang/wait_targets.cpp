@@ -60,6 +60,7 @@ WaitTarget cond_target(std::uint64_t futex, const CondLayout& l) {
 void find_wait_targets(Target& t, Snapshot& snap) {
   if (!t.memory) return;
   GlibcLayouts layouts(t.dwfl.get());
+  FutexFrameReader frame_futex(t.dwfl.get());
   for (std::size_t i = 0; i < t.threads.size() && i < snap.threads.size(); ++i) {
     const RawThread& raw = t.threads[i];
     Thread& th = snap.threads[i];
@@ -68,7 +69,7 @@ void find_wait_targets(Target& t, Snapshot& snap) {
       // Outside the futex call, whatever it was classified as (running
       // between its attempts, or stopped at a debugger's breakpoint, which a
       // core records as the thread's signal): __lll_lock_wait's registers.
-      if (auto futex = futex_from_frame(t.dwfl.get(), *raw.regs))
+      if (auto futex = frame_futex.read(*raw.regs))
         th.waiting_on = mutex_target(*futex, *t.memory, layouts.mutex(th.frames));
       continue;
     }
