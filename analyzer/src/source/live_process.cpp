@@ -4,10 +4,11 @@
 // Freeze: PTRACE_SEIZE + PTRACE_INTERRUPT every listed thread first, then
 // wait for each to stop (pipelined: the threads stop in parallel, not one
 // round trip after another); re-list the task directory until no new thread
-// appears. Copy: registers (PTRACE_GETREGS) and the used part of each stack
-// (from just below rsp to the end of its mapping, through /proc/PID/mem);
-// maps are re-read while frozen only if some rsp lies outside the maps read
-// before. Thaw: PTRACE_DETACH, in the order of the freeze.
+// appears. Copy, each thread as soon as it has stopped: registers
+// (PTRACE_GETREGS) and the used part of its stack (from just below rsp to
+// the end of its mapping, by process_vm_readv in batches); maps are re-read
+// while frozen only if some rsp lies outside the maps read before.
+// Thaw: PTRACE_DETACH, in the order of the freeze.
 // After: maps again (for the modules), thread names; then unwinding and
 // symbolizing, offline, on the copies. See docs/performance.md.
 //
@@ -28,10 +29,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -47,6 +52,7 @@ constexpr unsigned kGoMaxFrames = 256;                 // per goroutine
 constexpr std::uint64_t kMaxStackCopy = 1ull << 20;   // per thread; deeper stacks are cut
 constexpr int kMaxRescans = 50;                       // task-list re-reads while threads spawn
 constexpr std::size_t kMaxMapsBytes = 64u << 20;
+constexpr std::size_t kTwoTracersFrom = 256;           // threads; below, one tracer is as quick
 
 std::string who(int pid) { return "pid " + std::to_string(pid); }
 
@@ -230,19 +236,28 @@ void read_stacks(int pid, int mem_fd, std::vector<StackCopy>& copies) {
 
 // Seizes every thread, re-listing tasks until the set is stable. All the
 // threads of one listing are interrupted before the first wait, so they
-// stop concurrently.
-void freeze_all(int pid, Freezer& fr) {
-  std::set<int> seen;
+// stop concurrently; each is handed to `stopped` as soon as it has stopped
+// (a stopped thread's registers and stack no longer change, so copying it
+// then is as good as copying it once all are stopped, and the copying
+// overlaps the stopping of the others).
+// Threads in `others` are left alone (another tracer thread has them);
+// `tids` is the first listing, if already made.
+template <typename OnStopped>
+void freeze_all(int pid, Freezer& fr, OnStopped&& stopped, std::vector<int> tids,
+                const std::vector<int>& others) {
+  std::set<int> seen(others.begin(), others.end());
   for (int round = 0; round < kMaxRescans; ++round) {
+    if (round > 0 || tids.empty()) tids = list_tasks(pid);
     std::vector<int> seized;
-    for (int tid : list_tasks(pid)) {
+    for (int tid : tids) {
       if (!seen.insert(tid).second) continue;
       int err = fr.seize(tid);
       if (err == ESRCH) continue;       // exited between listing and seizing
       if (err) fail_seize(pid, tid, err);
       seized.push_back(tid);
     }
-    for (int tid : seized) fr.wait_stopped(tid);
+    for (int tid : seized)
+      if (fr.wait_stopped(tid)) stopped(tid);
     if (seized.empty()) return;
   }
 }
@@ -257,28 +272,131 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// While frozen: registers and used stack of every stopped thread. Maps are
-// re-read only when a stack lies outside the ones read before the freeze
-// (a thread created meanwhile).
-void copy_threads(Target& t, const Freezer& fr, int mem_fd, std::vector<Mapping>& maps,
-                  std::vector<StackCopy>& copies) {
-  bool reread = false;
-  for (int tid : fr.tids()) {
+// While frozen: registers and used stack of each stopped thread, as it
+// stops. Stacks are read in batches (read_stacks). Maps are re-read only
+// when a stack lies outside the ones read before the freeze (a thread
+// created meanwhile).
+class ThreadCopier {
+ public:
+  ThreadCopier(int pid, int mem_fd, std::vector<Mapping> maps) : pid_(pid), mem_fd_(mem_fd), maps_(std::move(maps)) {}
+
+  void copy(int tid) {
     RawThread th;
     th.tid = tid;
     UserRegs regs;
-    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) continue;
+    if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;
     th.regs = regs;
-    if (!reread && !covers(maps, regs.rsp)) {
-      maps = parse_maps(read_small_file("/proc/" + std::to_string(t.pid) + "/maps", kMaxMapsBytes));
-      reread = true;
+    if (!reread_ && !covers(maps_, regs.rsp)) {
+      maps_ = parse_maps(read_small_file("/proc/" + std::to_string(pid_) + "/maps", kMaxMapsBytes));
+      reread_ = true;
     }
     std::uint64_t start = 0, len = 0;
-    if (stack_range(maps, regs.rsp, start, len)) copies.push_back({start, std::string(len, '\0')});
-    t.threads.push_back(std::move(th));
+    if (stack_range(maps_, regs.rsp, start, len)) pending_.push_back({start, std::string(len, '\0')});
+    threads_.push_back(std::move(th));
+    if (pending_.size() >= kBatch) flush();
   }
-  read_stacks(t.pid, mem_fd, copies);
-}
+
+  // Reads the stacks not read yet; moves the threads and stack copies out.
+  void finish(std::vector<RawThread>& threads, std::vector<StackCopy>& copies) {
+    flush();
+    for (auto& th : threads_) threads.push_back(std::move(th));
+    for (auto& c : copies_) copies.push_back(std::move(c));
+    threads_.clear();
+    copies_.clear();
+  }
+
+ private:
+  static constexpr std::size_t kBatch = 64;
+  void flush() {
+    read_stacks(pid_, mem_fd_, pending_);
+    for (auto& c : pending_) copies_.push_back(std::move(c));
+    pending_.clear();
+  }
+
+  int pid_;
+  int mem_fd_;
+  std::vector<Mapping> maps_;
+  bool reread_ = false;
+  std::vector<RawThread> threads_;
+  std::vector<StackCopy> pending_, copies_;
+};
+
+// A second tracer: ptrace ties each tracee to the thread that seized it,
+// so with two cores a second thread seizes, copies and later detaches half
+// of the threads, and the freeze and thaw take about half as long. It
+// holds its threads stopped until thaw() (or its destruction).
+class SecondTracer {
+ public:
+  SecondTracer(int pid, int mem_fd, const std::vector<Mapping>& maps, std::vector<int> tids)
+      : tids_(std::move(tids)), copier_(pid, mem_fd, maps) {
+    worker_ = std::thread([this] { run(); });
+  }
+  ~SecondTracer() { thaw(); }
+  SecondTracer(const SecondTracer&) = delete;
+  SecondTracer& operator=(const SecondTracer&) = delete;
+
+  const std::vector<int>& tids() const { return tids_; }
+
+  // Waits until its threads are stopped and copied; the errno of a failed
+  // seize (0 if none) and, through the arguments, what it copied.
+  int wait_copied(std::vector<RawThread>& threads, std::vector<StackCopy>& copies, std::size_t& stopped) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return copied_; });
+    copier_.finish(threads, copies);
+    stopped = stopped_;
+    return err_;
+  }
+
+  // Tells the worker to detach its threads, without waiting.
+  void start_thaw() {
+    {
+      std::lock_guard lock(mu_);
+      thaw_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void thaw() {
+    if (!worker_.joinable()) return;
+    start_thaw();
+    worker_.join();
+  }
+
+ private:
+  void run() {
+    Freezer fr;
+    int err = 0;
+    std::vector<int> seized;
+    for (int tid : tids_) {
+      int e = fr.seize(tid);
+      if (e == ESRCH) continue;
+      if (e) { err = e; err_tid_ = tid; break; }
+      seized.push_back(tid);
+    }
+    for (int tid : seized)
+      if (fr.wait_stopped(tid)) copier_.copy(tid);
+    std::unique_lock lock(mu_);
+    err_ = err;
+    stopped_ = fr.size();
+    copied_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return thaw_; });
+    lock.unlock();
+    fr.thaw();
+  }
+
+  std::vector<int> tids_;
+  ThreadCopier copier_;
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool copied_ = false, thaw_ = false;   // guarded by mu_
+  int err_ = 0;
+  std::size_t stopped_ = 0;
+
+ public:
+  int err_tid_ = 0;
+};
 
 }  // namespace
 
@@ -304,22 +422,45 @@ std::unique_ptr<Target> open_live(const Source& src) {
   std::vector<StackCopy> futexes;   // lock objects around waited-on futex words (hang triage)
   std::set<std::uint64_t> futex_words;
   {
-    Freezer fr;
-    freeze_all(pid, fr);
-    if (fr.size() == 0) throw Error(who(pid) + ": process exited before it could be read");
+    // Both cores seize, copy and detach when there are enough threads.
+    std::vector<int> tids = list_tasks(pid);
+    std::unique_ptr<SecondTracer> second;
+    const char* one = std::getenv("THREADLEAK_ONE_TRACER");   // to compare
+    if (tids.size() >= kTwoTracersFrom && !(one && *one)) {
+      std::vector<int> half(tids.begin() + static_cast<std::ptrdiff_t>(tids.size() / 2), tids.end());
+      tids.resize(tids.size() / 2);
+      second = std::make_unique<SecondTracer>(pid, mem.get(), mappings, std::move(half));
+    }
+    Freezer fr;   // declared after `second`: thaws first, then the second tracer's
+    ThreadCopier copier(pid, mem.get(), mappings);
+    freeze_all(pid, fr, [&](int tid) { copier.copy(tid); }, std::move(tids),
+               second ? second->tids() : std::vector<int>{});
+    std::size_t stopped = fr.size();
+    if (second) {
+      std::size_t more = 0;
+      if (int err = second->wait_copied(t->threads, copies, more)) fail_seize(pid, second->err_tid_, err);
+      stopped += more;
+    }
+    if (stopped == 0) throw Error(who(pid) + ": process exited before it could be read");
     frozen_ms = ms_since(t0);
-    copy_threads(*t, fr, mem.get(), mappings, copies);
+    copier.finish(t->threads, copies);
+    std::sort(t->threads.begin(), t->threads.end(),
+              [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
     copied_ms = ms_since(t0);
     if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames);
     for (const RawThread& th : t->threads)
       if (th.regs && th.regs->orig_rax == kFutexSyscall && futex_words.insert(th.regs->rdi).second)
         copy_futex(mem.get(), th.regs->rdi, futexes);
-  }  // thaw
+    // Thaw: both tracers detach at once.
+    if (second) second->start_thaw();
+    fr.thaw();
+    if (second) second->thaw();
+  }
   if (log_enabled()) {
     std::size_t bytes = 0;
     for (const auto& c : copies) bytes += c.bytes.size();
-    log(fmt::format("{}: {} threads frozen for {:.1f} ms (stopping {:.1f} ms, copying {:.1f} ms "
-                    "of registers and {} KiB of stacks, resuming {:.1f} ms)", t->origin,
+    log(fmt::format("{}: {} threads frozen for {:.1f} ms (stopping and copying {:.1f} ms, copying the "
+                    "rest {:.1f} ms, {} KiB of stacks; resuming {:.1f} ms)", t->origin,
                     t->threads.size(), ms_since(t0), frozen_ms, copied_ms - frozen_ms, bytes >> 10,
                     ms_since(t0) - copied_ms));
   }
