@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
+#include <future>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
@@ -134,8 +137,19 @@ int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
     for (const auto& f : a.inputs) sources.push_back(to_source(in, f));
     return cli::run_series(sources, diff_options(a, o), o.format(), o.text(a.verbose), o.out);
   }
-  threadleak::Snapshot base = threadleak::capture(to_source(in, a.inputs[0]));
-  threadleak::Snapshot cur = threadleak::capture(to_source(in, a.inputs[1]));
+  // The two captures run side by side (each is mostly one core's work);
+  // the baseline's error, if both fail, is the one reported.
+  auto base_later = std::async(std::launch::async, [&] { return threadleak::capture(to_source(in, a.inputs[0])); });
+  std::optional<threadleak::Snapshot> cur_or;
+  std::exception_ptr cur_failed;
+  try {
+    cur_or = threadleak::capture(to_source(in, a.inputs[1]));
+  } catch (...) {
+    cur_failed = std::current_exception();
+  }
+  threadleak::Snapshot base = base_later.get();
+  if (cur_failed) std::rethrow_exception(cur_failed);
+  threadleak::Snapshot cur = std::move(*cur_or);
   for (const auto* s : {&base, &cur})
     for (const auto& w : s->warnings) std::fprintf(stderr, "threadleak: warning: %s: %s\n", s->origin.c_str(), w.c_str());
   threadleak::DiffOptions opts = diff_options(a, o);

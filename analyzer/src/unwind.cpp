@@ -19,7 +19,7 @@ struct Context {
   UnwindStats stats;
 };
 
-UnwindStats g_last_stats;
+thread_local UnwindStats g_last_stats;   // per calling thread: captures may run side by side
 // set_initial_registers gets no pointer to the Dwfl's argument: the Context
 // of the unwind running on this thread is found here.
 thread_local Context* tl_context = nullptr;
