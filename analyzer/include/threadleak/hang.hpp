@@ -97,6 +97,10 @@ struct HangTextOptions {
 std::string render_hang_text(const Snapshot& snap, const HangReport& h, const HangTextOptions& o);
 // The `threadleak hang --json` document (schema: docs/hang.schema.json).
 std::string render_hang_json(const Snapshot& snap, const HangReport& h);
+// `threadleak hang --format html`: one self-contained page (it loads nothing)
+// with the wait-for graph drawn as SVG, cycles in red, the findings with
+// their stacks, and the groups table and icicle of `groups` (docs/hang.md).
+std::string render_hang_html(const Snapshot& snap, const HangReport& h, const std::vector<Group>& groups);
 
 // `threadleak stacks` with hang triage: the text starts with the short hang
 // section when there is a deadlock, blocker, orphaned lock or crash; the JSON
