@@ -88,6 +88,10 @@ std::string detail::groups_section(const std::vector<Group>& groups) {
   return "<section>\n<h2>Groups</h2>\n" + table("groups", rows) + "</section>\n" + icicle_section(groups, {});
 }
 
+std::string detail::icicle_block(const std::vector<Group>& groups, const std::set<std::string>& marked) {
+  return icicle_section(groups, marked);
+}
+
 std::string render_html(const Snapshot& snap, const std::vector<Group>& groups) {
   std::string summary = fmt::format("{} in {}", plural(snap.threads.size(), "thread"), plural(groups.size(), "group"));
   return page_head("threadleak stacks: " + snap.origin) + "<body data-kind=\"stacks\">\n" +

@@ -2,6 +2,7 @@
 // pages that use the same look (the hang report, hang/render_html.cpp).
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,8 @@ std::string snapshot_header(const Snapshot& snap, const std::string& summary);
 std::string stack_list(const std::vector<Frame>& frames);
 // The "Groups" table (rows expand to stacks) and the icicle of all threads.
 std::string groups_section(const std::vector<Group>& groups);
+// The "All threads" icicle section with its state legend; groups whose
+// signature is in `marked` are outlined.
+std::string icicle_block(const std::vector<Group>& groups, const std::set<std::string>& marked);
 
 }  // namespace threadleak::detail
