@@ -101,3 +101,42 @@ TEST(HtmlInChromium, DiffPageHighlightsGrowthWithBaselineToCurrent) {
   EXPECT_NE(dom.find("<g class=\"box s-sleep marked\">"), std::string::npos);  // outlined in the icicle
   screenshot(page, dir + "/diff.png");
 }
+
+// leak: 2 leaked sleepers and a pool of 2; then 4 and 5; then 6 and 1.
+TEST(HtmlInChromium, SeriesPageHighlightsTheLeakNotTheBreathingPool) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "2"});
+  EXPECT_EQ(p.expect("ready"), "ready 3");
+  std::vector<std::string> cores;
+  for (auto [more, pool] : {std::pair{"", "pool 2"}, {"more 2", "pool 5"}, {"more 2", "pool 1"}}) {
+    if (*more) {
+      p.send(more);
+      p.expect("ready");
+    }
+    p.send(pool);
+    p.expect("ready");
+    cores.push_back(tl_test::gcore(p.pid(), tl_test::temp_dir()));
+  }
+  std::string dir = tl_test::temp_dir();
+  std::string page = dir + "/series.html";
+  auto r = tl_test::run({tl_test::threadleak_bin(), "diff", cores[0], cores[1], cores[2], "--format", "html", "-o", page});
+  ASSERT_EQ(r.status, 1) << r.err;
+  std::string text = read_file(page);
+  std::string dom = dump_dom(page);
+  expect_loads_nothing(text, dom);
+  EXPECT_NE(dom.find("<body data-kind=\"series\" data-grew=\"1\""), std::string::npos);
+  EXPECT_NE(dom.find("id=\"summary\">1 of 3 groups leaking across 3 snapshots (5 -&gt; 10 -&gt; 8 threads)"),
+            std::string::npos);
+  static const std::regex re(R"re(<tbody class="group([^"]*)" data-counts="([^"]*)" data-leaking="(\d)" data-state="([^"]*)" data-function="([^"]*)")re");
+  std::vector<std::string> got;
+  for (std::sregex_iterator it(dom.begin(), dom.end(), re), end; it != end; ++it)
+    got.push_back(std::string((*it)[1]) + "|" + std::string((*it)[2]) + "|" + std::string((*it)[3]) + "|" +
+                  std::string((*it)[4]) + "|" + unescape((*it)[5]));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], " grew leaking|2 4 6|1|sleep|" + own("get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)"));
+  std::sort(got.begin() + 1, got.end());
+  EXPECT_EQ(got[1], "|1 1 1|0|io|" + own("wait_for_command()"));
+  EXPECT_EQ(got[2], "|2 5 1|0|condvar|" + own("pool_worker(int)"));
+  EXPECT_NE(dom.find("<td class=\"count\">+4</td>"), std::string::npos);
+  EXPECT_NE(dom.find("<g class=\"box s-sleep marked\">"), std::string::npos);  // outlined in the icicle
+  screenshot(page, dir + "/series.png");
+}
