@@ -153,41 +153,49 @@ std::string blocker_html(const Snapshot& s, const Blocker& b) {
                      b.in_deadlock ? " (deadlocked)" : "", thread_details(s, b.tid));
 }
 
-std::string findings(const Snapshot& s, const HangReport& h) {
-  std::string out;
-  auto section = [&](const char* id, const char* title, const std::string& body) {
-    if (!body.empty()) out += fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n", id, title, body);
-  };
+std::string self_html(const Snapshot& s, const SelfDeadlock& d) {
+  return fmt::format("<div class=\"finding self\" data-tid=\"{}\" data-lock=\"{:#x}\">\n<p>thread {} waits for mutex "
+                     "{:#x}, which it holds itself</p>\n{}</div>\n",
+                     d.tid, d.lock, d.tid, d.lock, thread_details(s, d.tid));
+}
+
+std::string orphan_html(const OrphanedLock& l) {
+  return fmt::format("<div class=\"finding orphan\" data-lock=\"{:#x}\" data-owner=\"{}\">\n<p>{} {:#x} is held by "
+                     "thread {}, which is no thread of the process (it exited holding it); {} waiting: TIDs {}</p>\n"
+                     "</div>\n",
+                     l.lock, l.owner, html_escape(l.kind), l.lock, l.owner, l.waiters.size(), tids(l.waiters));
+}
+
+std::string object_html(const WaitedObject& o) {
+  return fmt::format("<p class=\"finding object\" data-kind=\"{}\" data-address=\"{:#x}\">{} {:#x}: {} waiting, "
+                     "no owner recorded: TIDs {}</p>\n",
+                     html_escape(o.kind), o.address, html_escape(o.kind), o.address, o.waiters.size(), tids(o.waiters));
+}
+
+template <typename List, typename Render>
+std::string section(const char* id, const char* title, const List& items, Render render) {
   std::string body;
-  if (h.crash) section("crash", "Crash", crash_html(s, *h.crash));
-  for (const auto& d : h.deadlocks) body += deadlock_html(s, d);
-  section("deadlocks", "Deadlocks", body);
-  body.clear();
-  for (const auto& d : h.self_deadlocks)
-    body += fmt::format("<div class=\"finding self\" data-tid=\"{}\" data-lock=\"{:#x}\">\n<p>thread {} waits for "
-                        "mutex {:#x}, which it holds itself</p>\n{}</div>\n",
-                        d.tid, d.lock, d.tid, d.lock, thread_details(s, d.tid));
-  section("self-deadlocks", "Self-deadlocks", body);
-  body.clear();
-  for (const auto& l : h.orphaned)
-    body += fmt::format("<div class=\"finding orphan\" data-lock=\"{:#x}\" data-owner=\"{}\">\n<p>{} {:#x} is held by "
-                        "thread {}, which is no thread of the process (it exited holding it); {} waiting: TIDs {}</p>\n"
-                        "</div>\n", l.lock, l.owner, html_escape(l.kind), l.lock, l.owner, l.waiters.size(), tids(l.waiters));
-  section("orphaned", "Orphaned locks", body);
-  body.clear();
-  for (const auto& b : h.blockers) body += blocker_html(s, b);
-  section("blockers", "Blockers (most waiters first)", body);
-  body.clear();
-  for (const auto& o : h.objects)
-    if (!o.owner)
-      body += fmt::format("<p class=\"finding object\" data-kind=\"{}\" data-address=\"{:#x}\">{} {:#x}: {} waiting, "
-                          "no owner recorded: TIDs {}</p>\n", html_escape(o.kind), o.address, html_escape(o.kind),
-                          o.address, o.waiters.size(), tids(o.waiters));
-  section("objects", "Waits without a recorded owner (condvars, ...)", body);
+  for (const auto& item : items) body += render(item);
+  return body.empty() ? "" : fmt::format("<section id=\"{}\">\n<h2>{}</h2>\n{}</section>\n", id, title, body);
+}
+
+// The findings in the text report's order, each thread's stack behind a click.
+std::string findings(const Snapshot& s, const HangReport& h) {
+  std::string out = h.crash ? section("crash", "Crash", std::vector{*h.crash},
+                                      [&](const CrashContext& c) { return crash_html(s, c); })
+                            : "";
+  out += section("deadlocks", "Deadlocks", h.deadlocks, [&](const Deadlock& d) { return deadlock_html(s, d); });
+  out += section("self-deadlocks", "Self-deadlocks", h.self_deadlocks,
+                 [&](const SelfDeadlock& d) { return self_html(s, d); });
+  out += section("orphaned", "Orphaned locks", h.orphaned, orphan_html);
+  out += section("blockers", "Blockers (most waiters first)", h.blockers,
+                 [&](const Blocker& b) { return blocker_html(s, b); });
+  out += section("objects", "Waits without a recorded owner (condvars, ...)", h.objects,
+                 [](const WaitedObject& o) { return o.owner ? std::string() : object_html(o); });
   if (h.located < h.lock_waiters)
     out += fmt::format("<p class=\"meta\">note: {} of {} lock waiters have no lock object recorded (not in a futex "
-                       "call when captured); they are not in the graph.</p>\n", h.lock_waiters - h.located,
-                       h.lock_waiters);
+                       "call when captured); they are not in the graph.</p>\n",
+                       h.lock_waiters - h.located, h.lock_waiters);
   return out;
 }
 
