@@ -30,12 +30,6 @@ Pt unit(Pt a) {
   return l > 0 ? a * (1 / l) : Pt{0, -1};
 }
 
-const Thread* find_thread(const Snapshot& s, int tid) {
-  auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
-                             [](const Thread& t, int x) { return t.tid < x; });
-  return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
-}
-
 std::string fit(const std::string& s) {
   return s.size() <= kLabelChars ? s : s.substr(0, kLabelChars - 1) + "\xe2\x80\xa6";
 }

@@ -24,18 +24,20 @@ struct Wait {
   std::string kind;
 };
 
-// Waits with a recorded owner, as analyze_hang's graph has them.
-std::vector<Wait> owned_waits(const Snapshot& s) {
+// The graph's edges, from the report's waited objects: every waiter of a
+// lock with a recorded owner (a condvar has none).
+std::vector<Wait> owned_waits(const HangReport& h) {
   std::vector<Wait> out;
-  for (const Thread& t : s.threads)
-    if (t.waiting_on && t.waiting_on->owner && t.waiting_on->kind != "condvar")
-      out.push_back({t.tid, *t.waiting_on->owner, t.waiting_on->address, t.waiting_on->kind});
+  for (const WaitedObject& o : h.objects)
+    if (o.owner && o.kind != "condvar")
+      for (int waiter : o.waiters) out.push_back({waiter, *o.owner, o.address, o.kind});
+  std::sort(out.begin(), out.end(), [](const Wait& a, const Wait& b) { return a.waiter < b.waiter; });
   return out;
 }
 
 class GraphBuilder {
  public:
-  GraphBuilder(const Snapshot& s, const HangReport& h) : waits_(owned_waits(s)) {
+  GraphBuilder(const Snapshot& s, const HangReport& h) : waits_(owned_waits(h)) {
     for (const Thread& t : s.threads) tids_.insert(t.tid);
     for (const Deadlock& d : h.deadlocks) cycle_.insert(d.threads.begin(), d.threads.end());
     for (const SelfDeadlock& d : h.self_deadlocks) self_.insert(d.tid);

@@ -3,6 +3,7 @@
 // findings with each thread's stack behind a click, then the groups table
 // and icicle of the stacks page.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hang/layout.hpp"
 #include "report/flame.hpp"
@@ -13,7 +14,9 @@
 
 namespace threadleak {
 namespace {
+using detail::find_thread;
 using detail::html_escape;
+using detail::plural;
 
 constexpr std::size_t kMaxTids = 24;
 
@@ -59,14 +62,6 @@ window.addEventListener('beforeprint', function () {
   document.querySelectorAll('details.thread').forEach(function (d) { d.open = true; });
 });
 )JS";
-
-std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
-
-const Thread* find_thread(const Snapshot& s, int tid) {
-  auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
-                             [](const Thread& t, int x) { return t.tid < x; });
-  return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
-}
 
 std::string tids(const std::vector<int>& v) {
   std::string s;

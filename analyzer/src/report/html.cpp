@@ -22,7 +22,7 @@ using detail::stack_list;
 
 constexpr std::size_t kMaxTids = 12;
 
-std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+using detail::plural;
 
 std::string tid_text(const std::vector<int>& tids) {
   std::string s;
