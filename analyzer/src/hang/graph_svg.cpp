@@ -34,13 +34,6 @@ std::string fit(const std::string& s) {
   return s.size() <= kLabelChars ? s : s.substr(0, kLabelChars - 1) + "\xe2\x80\xa6";
 }
 
-// The function a thread is in, for people: first own frame, else innermost.
-std::string function_of(const Thread& t) {
-  const Frame* f = first_own_frame(t.frames);
-  if (!f && !t.frames.empty()) f = &t.frames.front();
-  return f ? frame_name(*f) : "";
-}
-
 std::string tid_list(const std::vector<int>& tids) {
   std::string s;
   for (std::size_t i = 0; i < tids.size() && i < kTitleTids; ++i) s += fmt::format("{}{}", i ? " " : "", tids[i]);
@@ -59,7 +52,7 @@ Label thread_label(const Snapshot& s, const GraphNode& n) {
             fmt::format("thread {} is no thread of the process: it exited holding the lock", tid), ""};
   const Thread* t = find_thread(s, tid);
   std::string name = t && !t->name.empty() ? " " + t->name : "";
-  std::string fn = t ? function_of(*t) : "";
+  std::string fn = t ? thread_function(*t) : "";
   std::string state = t ? state_label(t->state, t->syscall_name) : "unknown";
   std::string title = fmt::format("thread {}{}: {}{}", tid, t && !t->name.empty() ? " \"" + t->name + "\"" : "",
                                   state, fn.empty() ? "" : " in " + fn);
@@ -75,7 +68,7 @@ Label group_label(const Snapshot& s, const GraphNode& n) {
   bool same_fn = true, same_state = true;
   for (std::size_t i = 0; i < n.tids.size(); ++i) {
     const Thread* t = find_thread(s, n.tids[i]);
-    std::string f = t ? function_of(*t) : "";
+    std::string f = t ? thread_function(*t) : "";
     std::string c = t ? state_class(t->state) : state_class(State::unknown);
     if (i == 0) {
       fn = f;

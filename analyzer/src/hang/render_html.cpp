@@ -74,9 +74,7 @@ std::string tids(const std::vector<int>& v) {
 std::string thread_details(const Snapshot& s, int tid) {
   const Thread* t = find_thread(s, tid);
   if (!t) return fmt::format("<p class=\"meta\">thread {}: no such thread</p>\n", tid);
-  const Frame* own = first_own_frame(t->frames);
-  if (!own && !t->frames.empty()) own = &t->frames.front();
-  std::string fn = own ? detail::frame_name(*own) : "";
+  std::string fn = detail::thread_function(*t);
   return fmt::format("<details class=\"thread\" data-tid=\"{}\"><summary>thread {}{} <span class=\"state {}\">{}</span> "
                      "{}</summary>\n{}</details>\n",
                      tid, tid, t->name.empty() ? "" : " \"" + html_escape(t->name) + "\"",

@@ -21,6 +21,12 @@ std::string group_title(const Group& g) {
 
 std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
 
+std::string thread_function(const Thread& t) {
+  const Frame* f = first_own_frame(t.frames);
+  if (!f && !t.frames.empty()) f = &t.frames.front();
+  return f ? frame_name(*f) : "";
+}
+
 const Thread* find_thread(const Snapshot& s, int tid) {
   auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
                              [](const Thread& t, int x) { return t.tid < x; });

@@ -18,6 +18,10 @@ std::string group_title(const Group& g);
 // "1 thread", "3 threads".
 std::string plural(std::size_t n, const char* word);
 
+// The function a thread is in, for people: its first own frame's, else the
+// innermost frame's; "" without frames.
+std::string thread_function(const Thread& t);
+
 // The thread with this TID (snapshot threads are sorted by TID), or null.
 const Thread* find_thread(const Snapshot& s, int tid);
 
