@@ -17,6 +17,7 @@ constexpr double kSlot = kW + 30;    // one column of a tree
 constexpr double kLayer = kH + 74;   // one layer of a tree (room for edge labels)
 constexpr double kMargin = 28;       // around each piece: curved edges and labels
 constexpr double kGap = 24;          // between pieces
+constexpr double kRingBulge = 32;    // more room around a ring
 
 struct Wait {
   int waiter = 0, owner = 0;
@@ -221,7 +222,8 @@ class Placer {
       b.y0 = std::min(b.y0, node.y - kH / 2);
       b.y1 = std::max(b.y1, node.y + kH / 2);
     }
-    return {b.x0 - kMargin, b.y0 - kMargin, b.x1 + kMargin, b.y1 + kMargin};
+    double bulge = p.ring ? kRingBulge : 0;  // a ring's arrows curve out, their labels beyond them
+    return {b.x0 - kMargin - bulge, b.y0 - kMargin - bulge, b.x1 + kMargin + bulge, b.y1 + kMargin + bulge};
   }
 
   // Rows, left to right, no wider than kRowWidth (a wider piece gets a row
