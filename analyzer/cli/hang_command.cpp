@@ -24,14 +24,14 @@ HangArgs& args() {
 
 // folded: the snapshot's stacks (as `stacks --format folded`), for a flame
 // graph of the hung process; the hang findings have no folded form.
-std::string render(::cli::Format f, const Snapshot& snap, const HangReport& h) {
+std::string render(::cli::Format f, const Snapshot& snap, const HangReport& h, bool color) {
   switch (f) {
     case ::cli::Format::json: return render_hang_json(snap, h);
     case ::cli::Format::folded: return render_folded(snap, group(snap, {}));
     case ::cli::Format::html: return render_hang_html(snap, h, group(snap, {}));
     case ::cli::Format::text: break;
   }
-  return render_hang_text(snap, h, {});
+  return render_hang_text(snap, h, {.color = color});
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ int run_hang_command() {
   Snapshot snap = capture(src);
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   HangReport h = analyze_hang(snap);
-  ::cli::write_output(render(::cli::resolve(a.fmt, a.json), snap, h), a.out);
+  ::cli::write_output(render(::cli::resolve(a.fmt, a.json), snap, h, ::cli::color_wanted(a.fmt, a.out)), a.out);
   return h.deadlocked() ? 1 : 0;
 }
 

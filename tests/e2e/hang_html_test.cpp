@@ -184,7 +184,7 @@ TEST(HangHtml, OrphanAndSelfDrawnDistinctly) {
   EXPECT_EQ(all[0].lock, self.lock["self"]);
 }
 
-TEST(HangFormats, JsonIsJsonFlagOutputWritesFileFoldedIsTheSnapshots) {
+TEST(HangFormats, JsonIsJsonFlagOutputWritesFileFoldedIsTheSnapshotsColorOnRequest) {
   Zoo z = start_zoo("abba");
   std::string dir = temp_dir();
   std::string core = gcore(z.pid(), dir);
@@ -199,6 +199,10 @@ TEST(HangFormats, JsonIsJsonFlagOutputWritesFileFoldedIsTheSnapshots) {
   EXPECT_EQ(text.status, 1);
   EXPECT_EQ(text.out.rfind("hang: DEADLOCK: 1 cycle, 0 self-deadlocks\n", 0), 0u) << text.out;
   EXPECT_EQ(run({threadleak_bin(), "hang", core}).out, text.out);
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << "not a terminal: no colour";
+  Result color = run({threadleak_bin(), "hang", core, "--color", "always"});
+  EXPECT_EQ(color.status, 1);
+  EXPECT_EQ(color.out.rfind("hang: \x1b[1;31mDEADLOCK\x1b[0m: 1 cycle", 0), 0u) << color.out;
   Result folded = run({threadleak_bin(), "hang", core, "--format", "folded"});
   EXPECT_EQ(folded.status, 1);
   Result stacks = run({threadleak_bin(), "stacks", core, "--format", "folded"});

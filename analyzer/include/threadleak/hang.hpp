@@ -92,6 +92,7 @@ HangReport analyze_hang(const Snapshot& snap);
 struct HangTextOptions {
   bool stacks = true;        // print the stacks of deadlocked, blocking and crashed threads
   std::size_t max_tids = 8;  // TIDs listed per line before "..."
+  bool color = false;        // ANSI colours: deadlocks and the crash red, orphaned locks yellow
 };
 // The `threadleak hang` text; with stacks=false, the short section that heads `stacks`.
 std::string render_hang_text(const Snapshot& snap, const HangReport& h, const HangTextOptions& o);
