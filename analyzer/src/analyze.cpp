@@ -6,6 +6,7 @@
 #include "hang/wait_targets.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
+#include "symbol_preload.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
 #include "unwind.hpp"
@@ -39,8 +40,28 @@ std::vector<Module> list_modules(Dwfl* dwfl) {
   return mods;
 }
 
+std::vector<std::uint64_t> current_pcs(const Target& t) {
+  std::vector<std::uint64_t> pcs;
+  for (const RawThread& th : t.threads)
+    if (th.regs) pcs.push_back(th.regs->rip);
+  return pcs;
+}
+
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
-  std::vector<RawStack> stacks = unwind_all(t, opts.max_frames);
+  PhaseTimer timer;
+  std::vector<RawStack> stacks;
+  {
+    // A live Go program's executable DWARF is already loaded (read while
+    // frozen): symbolize through that Dwfl rather than load it twice.
+    SymbolPreload preload(t, t.go ? std::vector<std::uint64_t>{} : current_pcs(t));
+    stacks = unwind_all(t, opts.max_frames);
+    timer.mark("unwind");
+    if (DwflPtr loaded = t.go ? nullptr : preload.take()) {
+      t.unwound_with = std::move(t.dwfl);
+      t.dwfl = std::move(loaded);
+    }
+    timer.mark("debug info");
+  }
   Snapshot s;
   s.source = t.kind;
   s.origin = t.origin;
@@ -64,12 +85,15 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     classify(th, nr, t.crash && t.crash->tid == raw.tid);
     s.threads.push_back(std::move(th));
   }
+  timer.mark("symbolize and classify");
   if (t.kind == "core" && !t.go) {
     t.go = golang::open_go_for_core(t);
     if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames);
   }
   if (t.go) golang::add_goroutines(s, t, *t.go, stacks);
+  timer.mark("goroutines");
   find_wait_targets(t, s);
+  timer.mark("wait targets");
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));
@@ -91,7 +115,11 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
   }
   if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
   auto t = open_core(src);
-  return analyze_target(*t, opts);
+  Snapshot s = analyze_target(*t, opts);
+  PhaseTimer timer;
+  t.reset();
+  timer.mark("release the core");
+  return s;
 }
 
 }  // namespace threadleak

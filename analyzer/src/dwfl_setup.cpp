@@ -1,9 +1,13 @@
 // Dwfl callbacks shared by the core and live sources.
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
+#include <elfutils/libdwelf.h>
+
+#include "source/core_modules.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -13,10 +17,16 @@ namespace {
 // capture in progress lives here. One capture's sources share one sysroot.
 std::mutex g_sysroot_mutex;
 std::string g_sysroot;
+std::vector<std::string> g_debug_dirs;
 
 std::string current_sysroot() {
   std::lock_guard lock(g_sysroot_mutex);
   return g_sysroot;
+}
+
+std::vector<std::string> current_debug_dirs() {
+  std::lock_guard lock(g_sysroot_mutex);
+  return g_debug_dirs;
 }
 
 // find_elf for cores: with a sysroot, try SYSROOT/path first (a core from
@@ -36,6 +46,115 @@ int find_elf_in_sysroot(Dwfl_Module* mod, void** userdata, const char* modname,
   return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
+bool debuginfod_configured() {
+  const char* urls = std::getenv("DEBUGINFOD_URLS");
+  return urls && *urls;
+}
+
+// "ab/cdef..." for build-id ab cd ef ...
+std::string build_id_path(const std::vector<unsigned char>& id) {
+  std::string hex = hex_bytes(id.data(), static_cast<int>(id.size()));
+  return hex.substr(0, 2) + "/" + hex.substr(2);
+}
+
+// Opens path; keeps it only if its build-id is `want` (when known).
+int open_matching(const std::string& path, const std::vector<unsigned char>& want, char** file_name,
+                  Elf** elfp) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+  const void* id = nullptr;
+  ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+  bool ok = elf && (want.empty() || (n == static_cast<ssize_t>(want.size()) &&
+                                     std::memcmp(id, want.data(), want.size()) == 0));
+  if (!ok) {
+    if (elf) elf_end(elf);
+    ::close(fd);
+    return -1;
+  }
+  *file_name = strdup(path.c_str());
+  *elfp = elf;
+  return fd;
+}
+
+// find_elf for modules reported from a core's NT_FILE (core_modules.hpp):
+// the vdso from its image in the core; a file under the sysroot, by
+// build-id in the debug dirs, or at its recorded path (or --exe), each
+// taken only if its build-id is the one the core recorded.
+int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                         char** file_name, Elf** elfp) {
+  auto* m = static_cast<CoreModule*>(*userdata);
+  if (!m) return find_elf_in_sysroot(mod, userdata, modname, base, file_name, elfp);
+  *elfp = nullptr;
+  if (!m->image.empty()) {
+    *elfp = elf_memory(m->image.data(), m->image.size());
+    return -1;
+  }
+  std::string sysroot = current_sysroot();
+  bool exe_override = m->open_path != m->name;
+  if (!sysroot.empty() && !exe_override && m->open_path.starts_with('/')) {
+    int fd = open_matching(sysroot + m->open_path, m->build_id, file_name, elfp);
+    if (fd >= 0) return fd;
+  }
+  if (!exe_override && !m->build_id.empty()) {
+    // By build-id in the debug dirs; debuginfod only when it is configured
+    // (libdwfl's lookup loads the debuginfod client, ~30 libraries, even
+    // when no server is set).
+    for (const std::string& dir : current_debug_dirs()) {
+      int fd = open_matching(dir + "/.build-id/" + build_id_path(m->build_id), m->build_id, file_name, elfp);
+      if (fd >= 0) return fd;
+    }
+    if (debuginfod_configured()) {
+      int fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
+      if (fd >= 0 || *elfp) return fd;
+    }
+  }
+  return open_matching(m->open_path, m->build_id, file_name, elfp);
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// find_debuginfo without the network unless DEBUGINFOD_URLS asks for it:
+// by build-id (.build-id/ab/cdef....debug) in the debug dirs, then by
+// .gnu_debuglink beside the file, in its .debug/ and under each debug dir.
+// A file is taken only if its build-id is the module's (when known).
+// (libdwfl's standard callback loads the debuginfod client, ~30 libraries
+// and ~10 ms, even when no server is configured.)
+int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
+                           const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                           char** debuginfo_file_name) {
+  if (debuginfod_configured())
+    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  std::vector<unsigned char> id;
+  if (n > 0) id.assign(bits, bits + n);
+  std::vector<std::string> tries;
+  std::vector<std::string> dirs = current_debug_dirs();
+  if (!id.empty())
+    for (const auto& d : dirs) tries.push_back(d + "/.build-id/" + build_id_path(id) + ".debug");
+  if (debuglink_file && *debuglink_file && file_name) {
+    std::string dir = dir_of(file_name);
+    tries.push_back(dir + "/" + debuglink_file);
+    tries.push_back(dir + "/.debug/" + debuglink_file);
+    for (const auto& d : dirs) tries.push_back(d + dir + "/" + debuglink_file);
+  }
+  for (const auto& path : tries) {
+    if (file_name && path == file_name) continue;
+    Elf* elf = nullptr;
+    int fd = open_matching(path, id, debuginfo_file_name, &elf);
+    if (fd < 0) continue;
+    elf_end(elf);   // libdwfl opens the file again from the descriptor
+    return fd;
+  }
+  return -1;
+}
+
 }  // namespace
 
 void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
@@ -48,11 +167,14 @@ void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
   {
     std::lock_guard lock(g_sysroot_mutex);
     g_sysroot = setup.sysroot;
+    g_debug_dirs = src.debug_dirs;
+    g_debug_dirs.push_back("/usr/lib/debug");
+    if (!setup.sysroot.empty()) g_debug_dirs.push_back(setup.sysroot + "/usr/lib/debug");
   }
   setup.debuginfo_path_ptr = setup.debuginfo_path.data();
   setup.callbacks = Dwfl_Callbacks{};
-  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_elf_in_sysroot;
-  setup.callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_core_module_elf;
+  setup.callbacks.find_debuginfo = find_debuginfo_locally;
   setup.callbacks.section_address = dwfl_offline_section_address;
   setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;
 }

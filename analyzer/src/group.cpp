@@ -1,6 +1,7 @@
 // Grouping: threads with the same state and the same stack signature.
 #include <algorithm>
-#include <map>
+#include <iterator>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -14,9 +15,14 @@ namespace {
 // NT_FILE and the file on disk), else the module's file name.
 const std::string& module_key(const Frame& f) { return f.build_id.empty() ? f.module : f.build_id; }
 
-std::string frame_signature(const Frame& f, GroupBy by) {
-  if (by == GroupBy::function && !f.function.empty()) return module_key(f) + "!" + f.function;
-  return fmt::format("{}+{:x}{}", module_key(f), f.rel_pc, f.inlined ? "i" : "");
+void append_frame_signature(std::string& out, const Frame& f, GroupBy by) {
+  out += module_key(f);
+  if (by == GroupBy::function && !f.function.empty()) {
+    out += '!';
+    out += f.function;
+    return;
+  }
+  fmt::format_to(std::back_inserter(out), "+{:x}{}", f.rel_pc, f.inlined ? "i" : "");
 }
 
 std::string signature(const Thread& t, GroupBy by) {
@@ -26,9 +32,12 @@ std::string signature(const Thread& t, GroupBy by) {
   if (t.kind == Kind::goroutine) sig = "goroutine " + t.wait_reason + "|" + sig;
   for (const Frame& f : t.frames) {
     sig += ';';
-    sig += frame_signature(f, by);
+    append_frame_signature(sig, f, by);
   }
-  if (t.created_by) sig += ";created by " + frame_signature(*t.created_by, GroupBy::function);
+  if (t.created_by) {
+    sig += ";created by ";
+    append_frame_signature(sig, *t.created_by, GroupBy::function);
+  }
   return sig;
 }
 
@@ -38,7 +47,9 @@ int member_id(const Thread& t) { return t.kind == Kind::goroutine ? static_cast<
 }  // namespace
 
 std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
-  std::map<std::string, Group> by_sig;
+  // Hashed, not ordered: signatures of one stack shape share long prefixes,
+  // which an ordered map compares over and over.
+  std::unordered_map<std::string, Group> by_sig;
   for (const Thread& t : snap.threads) {
     std::string sig = signature(t, opts.by);
     auto [it, fresh] = by_sig.try_emplace(sig);
@@ -62,8 +73,10 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
     std::sort(g.tids.begin(), g.tids.end());
     out.push_back(std::move(g));
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Group& a, const Group& b) { return a.count() > b.count(); });
+  // Largest first; ties in signature order, so the output is deterministic.
+  std::sort(out.begin(), out.end(), [](const Group& a, const Group& b) {
+    return a.count() != b.count() ? a.count() > b.count() : a.signature < b.signature;
+  });
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -59,6 +60,24 @@ std::string read_small_file(const std::string& path, std::size_t limit) {
   }
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+namespace {
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+PhaseTimer::PhaseTimer() : on_(log_enabled()) {
+  if (on_) last_ns_ = now_ns();
+}
+
+void PhaseTimer::mark(const char* what) {
+  if (!on_) return;
+  std::int64_t t = now_ns();
+  log(fmt::format("{}: {:.1f} ms", what, static_cast<double>(t - last_ns_) / 1e6));
+  last_ns_ = t;
 }
 
 }  // namespace detail

@@ -109,6 +109,10 @@ std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
   f.module = module_name(name);
   f.rel_pc = pc - start;
   f.own_code = entry_ >= start && entry_ < end;
+  // A module reported from /proc/PID/maps learns its build-id when its
+  // file is opened: open it first.
+  Dwarf_Addr elf_bias;
+  dwfl_module_getelf(mod, &elf_bias);
   const unsigned char* bits = nullptr;
   GElf_Addr vaddr;
   int n = dwfl_module_build_id(mod, &bits, &vaddr);

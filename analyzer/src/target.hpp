@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,8 +70,13 @@ struct Target {
   std::shared_ptr<golang::GoCapture> go;  // a live Go program's goroutines, read while frozen
 
   std::unique_ptr<DwflSetup> setup; // callbacks the Dwfl points at: outlives it
+  std::shared_ptr<void> module_data;// what the modules' libdwfl userdata points at: outlives it
+  // Reports the same modules into another Dwfl (for a second thread);
+  // empty if the source cannot. Returns false on failure.
+  std::function<bool(Dwfl*)> report_modules_again;
   Fd fd;                            // the core file, if any
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
+  DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`
   DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
 };
 

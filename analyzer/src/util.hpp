@@ -58,3 +58,19 @@ std::string errno_text(int err);
 std::string read_small_file(const std::string& path, std::size_t limit = 1 << 20);
 
 }  // namespace threadleak::detail
+
+namespace threadleak::detail {
+
+// Logs how long each phase took (with -v); costs nothing when nobody listens.
+class PhaseTimer {
+ public:
+  PhaseTimer();
+  // Logs "<what>: N ms" since the previous mark (or construction).
+  void mark(const char* what);
+
+ private:
+  bool on_;
+  std::int64_t last_ns_ = 0;
+};
+
+}  // namespace threadleak::detail

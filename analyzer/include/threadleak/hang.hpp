@@ -62,7 +62,22 @@ struct WaitedObject {
   std::string kind;
   std::uint64_t address = 0;
   std::optional<int> owner;
-  std::vector<int> waiters;            // sorted
+  std::vector<int> waiters;            // TIDs of OS threads, sorted
+  std::vector<std::int64_t> goroutines;  // goroutine ids (Go kinds: "go-mutex", "go-rwmutex", "go-sema"), sorted
+};
+
+// Go's own "fatal error: all goroutines are asleep - deadlock!", decided on
+// the snapshot (docs/hang.md, "Go"). User goroutines are those the runtime's
+// traceback shows, minus the os/signal watcher (it waits for a signal from
+// outside the process and keeps the runtime's own check from firing).
+struct GoAsleep {
+  std::size_t goroutines = 0;           // user goroutines
+  std::size_t asleep = 0;               // of those, parked on a channel, select or sync primitive
+  std::vector<std::int64_t> awake;      // goids of the others (running, runnable, syscall, sleep, IO wait...)
+  std::optional<std::uint64_t> timers;  // timers pending in the runtime; nullopt if unknown
+  bool signal_watcher = false;          // an os/signal watcher goroutine exists (not counted)
+  // Some user goroutine exists, all are asleep, and no timer is pending.
+  bool all_asleep = false;
 };
 
 struct CrashContext {
@@ -83,11 +98,17 @@ struct HangReport {
   std::optional<CrashContext> crash;
   std::size_t lock_waiters = 0;           // threads blocked on a lock (mutex/rwlock) at all
   std::size_t located = 0;                // of those, how many have a lock object recorded
-  // A cycle of two or more threads, or a thread waiting for its own mutex.
-  bool deadlocked() const { return !deadlocks.empty() || !self_deadlocks.empty(); }
+  std::optional<GoAsleep> go;             // Go programs only
+  // A cycle of two or more threads, a thread waiting for its own mutex, or
+  // a Go program whose goroutines are all asleep.
+  bool deadlocked() const {
+    return !deadlocks.empty() || !self_deadlocks.empty() || (go && go->all_asleep);
+  }
 };
 
 HangReport analyze_hang(const Snapshot& snap);
+// The Go part of analyze_hang: nullopt when the snapshot has no goroutines.
+std::optional<GoAsleep> go_asleep(const Snapshot& snap);
 
 struct HangTextOptions {
   bool stacks = true;        // print the stacks of deadlocked, blocking and crashed threads

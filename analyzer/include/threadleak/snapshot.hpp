@@ -63,12 +63,13 @@ std::string to_string(Kind k);
 // time (glibc's pthread_mutex_t / pthread_rwlock_t / pthread_cond_t; see
 // docs/hang.md). The hang stage builds its wait-for graph from these.
 struct WaitTarget {
-  std::string kind;              // "mutex", "rwlock" or "condvar" ("go-mutex" is reserved for Go)
+  std::string kind;              // "mutex", "rwlock" or "condvar"; Go: "go-mutex", "go-rwmutex", "go-sema"
   std::uint64_t address = 0;     // the lock or condvar object (its first byte)
   std::uint64_t futex = 0;       // the futex word the thread sleeps on
   std::optional<int> owner;      // owner TID (mutex __owner, rwlock __cur_writer); none if not recorded
   std::optional<int> mutex_kind; // mutex __kind (0 normal, 1 recursive, 2 errorcheck, 3 adaptive, + flags)
   std::string layout;            // where the field offsets came from: "dwarf" or "glibc-2.36-x86_64"
+                                 // (Go: futex is the runtime semaphore, &m.sema; layout "go-dwarf")
 };
 
 struct Thread {
@@ -117,6 +118,9 @@ struct Snapshot {
   std::vector<Thread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;
   std::vector<std::string> warnings;  // partial-answer notes for the reader
+  // Go programs: timers pending in the runtime's Ps at capture (time.Sleep,
+  // time.After, tickers); nullopt when not a Go program or not readable.
+  std::optional<std::uint64_t> go_timers;
 };
 
 }  // namespace threadleak

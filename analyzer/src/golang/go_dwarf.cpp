@@ -103,7 +103,7 @@ void GoDwarf::index_unit(Dwarf_Die* cu) {
       Dwarf_Addr low, high;
       if (dwarf_lowpc(&child, &low) == 0 && dwarf_highpc(&child, &high) == 0 && high > low)
         funcs_.push_back({low, high, dwarf_dieoffset(&child), name, has_flag(&child, DW_AT_trampoline)});
-    } else if (name && std::strncmp(name, "runtime.", 8) == 0) {
+    } else if (name && (std::strncmp(name, "runtime.", 8) == 0 || std::strncmp(name, "sync.", 5) == 0)) {
       if (tag == DW_TAG_variable) globals_.emplace(name, dwarf_dieoffset(&child));
       else if (tag == DW_TAG_structure_type) structs_.emplace(name, dwarf_dieoffset(&child));
     }
@@ -126,9 +126,12 @@ std::optional<std::uint64_t> GoDwarf::global_size(const std::string& name) const
 
 std::optional<Field> GoDwarf::field(const std::string& type, const std::string& member) const {
   auto it = structs_.find(type);
+  return it == structs_.end() ? std::nullopt : member_of(it->second, member);
+}
+
+std::optional<Field> GoDwarf::member_of(Dwarf_Off type, const std::string& member) const {
   Dwarf_Die st, m;
-  if (it == structs_.end() || !dwarf_offdie(dwarf_.get(), it->second, &st)) return std::nullopt;
-  if (dwarf_child(&st, &m) != 0) return std::nullopt;
+  if (!dwarf_offdie(dwarf_.get(), type, &st) || dwarf_child(&st, &m) != 0) return std::nullopt;
   do {
     const char* n = die_name(&m);
     if (dwarf_tag(&m) != DW_TAG_member || !n || member != n) continue;
@@ -141,6 +144,26 @@ std::optional<Field> GoDwarf::field(const std::string& type, const std::string& 
     return Field{off, *size};
   } while (dwarf_siblingof(&m, &m) == 0);
   return std::nullopt;
+}
+
+std::optional<ArrayGlobal> GoDwarf::array_global(const std::string& name) const {
+  auto it = globals_.find(name);
+  Dwarf_Die die, type, sub, elem;
+  Dwarf_Attribute attr;
+  if (it == globals_.end() || !dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  auto addr = addr_location(&die);
+  if (!addr || !dwarf_attr_integrate(&die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type))
+    return std::nullopt;
+  while (dwarf_tag(&type) == DW_TAG_typedef)  // Go names the array type through a typedef
+    if (!dwarf_attr(&type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type)) return std::nullopt;
+  if (dwarf_tag(&type) != DW_TAG_array_type || dwarf_child(&type, &sub) != 0) return std::nullopt;
+  Dwarf_Word count = 0;
+  if (!dwarf_attr(&sub, DW_AT_count, &attr) || dwarf_formudata(&attr, &count) != 0 || count == 0)
+    return std::nullopt;
+  if (!dwarf_attr(&type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &elem)) return std::nullopt;
+  Dwarf_Word size = 0;
+  if (dwarf_aggregate_size(&elem, &size) != 0) return std::nullopt;
+  return ArrayGlobal{*addr, count, size, dwarf_dieoffset(&elem)};
 }
 
 std::size_t GoDwarf::read_static(std::uint64_t addr, void* buf, std::size_t len) const {

@@ -31,6 +31,14 @@ struct FuncRange {
   bool wrapper = false;       // DW_AT_trampoline: compiler-made, hidden by the runtime's traceback
 };
 
+// A global array variable: where it is, how many elements, their stride,
+// and the element type (for member_of).
+struct ArrayGlobal {
+  std::uint64_t address = 0;
+  std::uint64_t count = 0, stride = 0;
+  Dwarf_Off element = 0;
+};
+
 struct DwarfDeleter { void operator()(Dwarf* d) const { dwarf_end(d); } };
 
 class GoDwarf {
@@ -41,7 +49,12 @@ class GoDwarf {
 
   std::optional<std::uint64_t> global(const std::string& name) const;
   std::optional<std::uint64_t> global_size(const std::string& name) const;
+  // A member of a runtime.* or sync.* struct type.
   std::optional<Field> field(const std::string& type, const std::string& member) const;
+  // A member of the struct type at DIE offset `type`.
+  std::optional<Field> member_of(Dwarf_Off type, const std::string& member) const;
+  // A global whose type is a fixed-size array (runtime.semtable).
+  std::optional<ArrayGlobal> array_global(const std::string& name) const;
   // The function whose body holds `pc` (link-time address), or null.
   const FuncRange* function_at(std::uint64_t pc) const;
   // The first function named `name`, or null.
@@ -61,7 +74,7 @@ class GoDwarf {
   std::uint64_t elf_entry_ = 0;
   std::vector<FuncRange> funcs_;                // sorted by low
   std::map<std::string, Dwarf_Off> globals_;    // runtime.* variables
-  std::map<std::string, Dwarf_Off> structs_;    // runtime.* struct types
+  std::map<std::string, Dwarf_Off> structs_;    // runtime.* and sync.* struct types
 };
 
 // True when the ELF file looks like a Go program (.go.buildinfo or .gopclntab).

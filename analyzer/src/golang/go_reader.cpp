@@ -119,6 +119,11 @@ void read_goroutines(GoCapture& c, const GoLayout& l, Memory& mem, unsigned max_
     return;
   }
   auto ms = read_ms(c, l, mem);
+  std::map<std::uint64_t, std::uint64_t> sema_of;  // g -> semaphore
+  if (c.sema) {
+    sema_of = read_sema_waiters(*c.sema, c.bias, mem, c.warnings);
+    c.timers = read_pending_timers(*c.sema, c.bias, mem);
+  }
   std::vector<unsigned char> obj(object_size(l));
   std::size_t unreadable = 0;
   for (std::uint64_t gp : gptrs) {
@@ -129,6 +134,7 @@ void read_goroutines(GoCapture& c, const GoLayout& l, Memory& mem, unsigned max_
     g.goid = static_cast<std::int64_t>(field(obj, l.g_goid));
     g.wait_reason = static_cast<std::uint8_t>(field(obj, l.g_waitreason));
     if (g.status == kWaiting) g.wait_text = wait_string(c, l, mem, g.wait_reason);
+    if (auto it = sema_of.find(gp); it != sema_of.end() && g.status == kWaiting) g.sema = it->second;
     g.wait_since = static_cast<std::int64_t>(field(obj, l.g_waitsince));
     g.gopc = field(obj, l.g_gopc);
     g.startpc = field(obj, l.g_startpc);

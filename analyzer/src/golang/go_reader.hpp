@@ -14,6 +14,7 @@
 
 #include "golang/go_dwarf.hpp"
 #include "golang/go_layout.hpp"
+#include "golang/go_sema.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail::golang {
@@ -30,6 +31,7 @@ struct RawGoroutine {
   std::vector<std::uint64_t> pcs;  // unwound pcs, innermost first (return addresses but maybe pcs[0])
   std::string error;
   bool truncated = false;
+  std::uint64_t sema = 0;          // parked on a runtime semaphore: its address (&m.sema), else 0
 };
 
 // What one look at a Go program gives, before symbolization.
@@ -40,6 +42,8 @@ struct GoCapture {
   std::vector<RawGoroutine> goroutines;   // by goid
   std::set<int> m_tids;                   // OS threads that are Ms of the runtime
   std::optional<std::int64_t> now_ns;     // the target's nanotime at capture, when known
+  std::optional<SemaLayout> sema;         // runtime.semtable's layout, when the DWARF has it
+  std::optional<std::uint64_t> timers;    // timers pending in the runtime's Ps at capture
   std::vector<std::string> warnings;
 };
 

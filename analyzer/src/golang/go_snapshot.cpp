@@ -68,6 +68,46 @@ const Thread* os_thread(const Snapshot& s, int tid) {
   return nullptr;
 }
 
+// The innermost sync lock function on the stack, and the one it was called
+// from ("" if none): sync.(*RWMutex).Lock takes the RWMutex's inner Mutex.
+std::pair<std::string, std::string> sync_callers(const Thread& th) {
+  static const char* const kLocks[] = {"sync.(*Mutex).lockSlow", "sync.(*Mutex).Lock", "sync.(*RWMutex).Lock",
+                                       "sync.(*RWMutex).RLock", "sync.(*WaitGroup).Wait"};
+  auto is_lock = [](const std::string& f) { return std::find(std::begin(kLocks), std::end(kLocks), f) != std::end(kLocks); };
+  for (std::size_t i = 0; i < th.frames.size(); ++i) {
+    if (!is_lock(th.frames[i].function)) continue;
+    std::size_t j = i;
+    while (j < th.frames.size() && th.frames[j].function.starts_with("sync.(*Mutex)")) ++j;
+    return {th.frames[i].function, j < th.frames.size() && j != i ? th.frames[j].function : ""};
+  }
+  return {};
+}
+
+// The lock a goroutine parked on runtime semaphore `sema` waits for: its
+// sync.Mutex, RWMutex or WaitGroup when its stack says which, else the
+// semaphore itself. None of them records an owner.
+std::optional<WaitTarget> go_wait_target(const Thread& th, std::uint64_t sema, const SemaLayout& l) {
+  if (!sema) return std::nullopt;
+  WaitTarget w{"go-sema", sema, sema, std::nullopt, std::nullopt, "go-dwarf"};
+  auto [fn, caller] = sync_callers(th);
+  auto at = [&](const char* kind, std::optional<std::uint64_t> offset) {
+    if (offset) w.kind = kind, w.address = sema - *offset;
+  };
+  auto off = [](const std::optional<Field>& f) { return f ? std::optional(f->offset) : std::nullopt; };
+  if (fn.starts_with("sync.(*Mutex)") && caller == "sync.(*RWMutex).Lock") {
+    if (l.mutex_sema && l.rw_w) at("go-rwmutex", l.rw_w->offset + l.mutex_sema->offset);  // another writer holds w
+  } else if (fn.starts_with("sync.(*Mutex)")) {
+    at("go-mutex", off(l.mutex_sema));
+  } else if (fn == "sync.(*RWMutex).Lock") {
+    at("go-rwmutex", off(l.rw_writer_sem));  // readers still hold it
+  } else if (fn == "sync.(*RWMutex).RLock") {
+    at("go-rwmutex", off(l.rw_reader_sem));
+  } else if (fn == "sync.(*WaitGroup).Wait") {
+    at("go-waitgroup", off(l.wg_sema));
+  }
+  return w;
+}
+
 struct Builder {
   const Target& t;
   GoCapture& go;
@@ -128,6 +168,7 @@ struct Builder {
       th.state = os ? os->state : State::syscall;
       th.syscall_name = os ? os->syscall_name : "";
     }
+    if (go.sema) th.waiting_on = go_wait_target(th, g.sema, *go.sema);
     if (g.gopc && g.goid != 1) th.created_by = sym.creator(g.gopc);
     if (g.wait_since > 0 && go.now_ns && *go.now_ns > g.wait_since) {
       std::int64_t minutes = (*go.now_ns - g.wait_since) / 60'000'000'000;
@@ -153,6 +194,7 @@ void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::v
     }
   }
   for (const RawGoroutine& g : go.goroutines) snap.threads.push_back(b.goroutine(g, snap));
+  snap.go_timers = go.timers;
   for (std::string& w : go.warnings) snap.warnings.push_back(std::move(w));
   go.warnings.clear();
 }

@@ -29,6 +29,8 @@ std::shared_ptr<GoCapture> open_go(const std::string& exe_path, const std::strin
   go->bias = entry && dwarf->elf_entry() ? entry - dwarf->elf_entry() : 0;
   go->dwarf = std::move(dwarf);
   go->layout = *layout;
+  go->sema = SemaLayout::read(*go->dwarf, missing);
+  if (!go->sema && log_enabled()) log(fmt::format("{}: no semaphore table ({}); Go lock waiters not located", exe_path, missing));
   if (log_enabled())
     log(fmt::format("{}: Go program, {} functions, load bias {:#x}, {} wait reasons, g.waitreason at +{}",
                     exe_path, go->dwarf->function_count(), go->bias, go->layout.wait_count,

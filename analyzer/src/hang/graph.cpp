@@ -111,10 +111,15 @@ std::vector<WaitedObject> waited_objects(const Snapshot& s) {
     o.kind = t.waiting_on->kind;
     o.address = t.waiting_on->address;
     if (t.waiting_on->owner) o.owner = t.waiting_on->owner;
-    o.waiters.push_back(t.tid);
+    if (t.kind == Kind::goroutine) o.goroutines.push_back(t.goid);
+    else o.waiters.push_back(t.tid);
   }
   std::vector<WaitedObject> out;
-  for (auto& [_, o] : by_key) out.push_back(std::move(o));
+  for (auto& [_, o] : by_key) {
+    std::sort(o.waiters.begin(), o.waiters.end());
+    std::sort(o.goroutines.begin(), o.goroutines.end());
+    out.push_back(std::move(o));
+  }
   return out;
 }
 
@@ -156,9 +161,9 @@ HangReport analyze_hang(const Snapshot& snap) {
   h.objects = waited_objects(snap);
   h.orphaned = find_orphans(h.objects, tids);
   h.crash = crash_context(snap, h.objects);
-  // Go hook: goroutines blocked on one sync.Mutex (kind "go-mutex", no owner)
-  // already share a WaitedObject here; the Go stage can add "every goroutine
-  // is blocked" once goroutines are in the Snapshot.
+  // Goroutines blocked on one sync.Mutex (kind "go-mutex", no owner) share a
+  // WaitedObject above; no owner means no edge, so no Go cycle is provable.
+  h.go = go_asleep(snap);
   return h;
 }
 

@@ -63,7 +63,8 @@ window.addEventListener('beforeprint', function () {
 });
 )JS";
 
-std::string tids(const std::vector<int>& v) {
+template <typename Id>
+std::string tids(const std::vector<Id>& v) {
   std::string s;
   for (std::size_t i = 0; i < v.size() && i < kMaxTids; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
   if (v.size() > kMaxTids) s += fmt::format(" &hellip; (+{} more)", v.size() - kMaxTids);
@@ -87,6 +88,9 @@ std::string summary(const HangReport& h) {
   s += fmt::format("{}, {}, {}, {}, {} blocked on locks", plural(h.deadlocks.size(), "deadlock cycle"),
                    plural(h.self_deadlocks.size(), "self-deadlock"), plural(h.blockers.size(), "blocker"),
                    plural(h.orphaned.size(), "orphaned lock"), plural(h.lock_waiters, "thread"));
+  if (h.go)
+    s += h.go->all_asleep ? fmt::format("; ALL GOROUTINES ARE ASLEEP ({} user goroutines)", h.go->goroutines)
+                          : fmt::format("; {} of {} user goroutines asleep", h.go->asleep, h.go->goroutines);
   if (h.crash)
     s += fmt::format("; crash: thread {} took {}", h.crash->tid,
                      h.crash->signal_name.empty() ? "a signal" : h.crash->signal_name);
@@ -160,9 +164,26 @@ std::string orphan_html(const OrphanedLock& l) {
 }
 
 std::string object_html(const WaitedObject& o) {
-  return fmt::format("<p class=\"finding object\" data-kind=\"{}\" data-address=\"{:#x}\">{} {:#x}: {} waiting, "
-                     "no owner recorded: TIDs {}</p>\n",
-                     html_escape(o.kind), o.address, html_escape(o.kind), o.address, o.waiters.size(), tids(o.waiters));
+  std::string who;
+  if (!o.waiters.empty()) who += fmt::format("{} waiting: TIDs {}", plural(o.waiters.size(), "thread"), tids(o.waiters));
+  if (!o.goroutines.empty())
+    who += fmt::format("{}{} waiting: goroutines {}", who.empty() ? "" : "; ", plural(o.goroutines.size(), "goroutine"),
+                       tids(o.goroutines));
+  return fmt::format("<p class=\"finding object\" data-kind=\"{}\" data-address=\"{:#x}\">{} {:#x}, no owner "
+                     "recorded: {}</p>\n",
+                     html_escape(o.kind), o.address, html_escape(o.kind), o.address, who);
+}
+
+// Go's own rule, as the text says it.
+std::string go_html(const GoAsleep& a) {
+  std::string text =
+      a.all_asleep ? fmt::format("ALL GOROUTINES ARE ASLEEP: all {} are parked on channels, selects or sync "
+                                 "primitives and no timer is pending (Go's \"all goroutines are asleep - deadlock!\")",
+                                 plural(a.goroutines, "user goroutine"))
+                   : fmt::format("{} of {} user goroutines asleep on channels or sync primitives; awake: {}", a.asleep,
+                                 a.goroutines, a.awake.empty() ? "none" : "goroutines " + tids(a.awake));
+  return fmt::format("<div class=\"finding go{}\" data-all-asleep=\"{}\">\n<p>{}</p>\n</div>\n",
+                     a.all_asleep ? " deadlock" : "", a.all_asleep ? 1 : 0, text);  // numbers and fixed words only
 }
 
 template <typename List, typename Render>
@@ -177,13 +198,14 @@ std::string findings(const Snapshot& s, const HangReport& h) {
   std::string out = h.crash ? section("crash", "Crash", std::vector{*h.crash},
                                       [&](const CrashContext& c) { return crash_html(s, c); })
                             : "";
+  if (h.go) out += section("go", "Go", std::vector{*h.go}, go_html);
   out += section("deadlocks", "Deadlocks", h.deadlocks, [&](const Deadlock& d) { return deadlock_html(s, d); });
   out += section("self-deadlocks", "Self-deadlocks", h.self_deadlocks,
                  [&](const SelfDeadlock& d) { return self_html(s, d); });
   out += section("orphaned", "Orphaned locks", h.orphaned, orphan_html);
   out += section("blockers", "Blockers (most waiters first)", h.blockers,
                  [&](const Blocker& b) { return blocker_html(s, b); });
-  out += section("objects", "Waits without a recorded owner (condvars, ...)", h.objects,
+  out += section("objects", "Waits without a recorded owner (condvars, Go locks, ...)", h.objects,
                  [](const WaitedObject& o) { return o.owner ? std::string() : object_html(o); });
   if (h.located < h.lock_waiters)
     out += fmt::format("<p class=\"meta\">note: {} of {} lock waiters have no lock object recorded (not in a futex "

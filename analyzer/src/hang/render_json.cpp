@@ -59,6 +59,12 @@ json blocker_json(const Snapshot& s, const Blocker& b) {
   return j;
 }
 
+json go_json(const GoAsleep& a) {
+  return {{"goroutines", a.goroutines}, {"asleep", a.asleep}, {"awake", a.awake},
+          {"timers", a.timers ? json(*a.timers) : json(nullptr)}, {"signal_watcher", a.signal_watcher},
+          {"all_asleep", a.all_asleep}};
+}
+
 json crash_json(const Snapshot& s, const CrashContext& c) {
   json j = thread_json(s, c.tid);
   j["signal"] = c.signal;
@@ -85,11 +91,13 @@ json hang_json(const Snapshot& s, const HangReport& h) {
   }
   for (const auto& o : h.objects)
     objects.push_back({{"kind", o.kind}, {"address", hex(o.address)},
-                       {"owner", o.owner ? json(*o.owner) : json(nullptr)}, {"waiters", o.waiters}});
+                       {"owner", o.owner ? json(*o.owner) : json(nullptr)}, {"waiters", o.waiters},
+                       {"goroutines", o.goroutines}});
   return {{"deadlocked", h.deadlocked()}, {"deadlocks", deadlocks}, {"blockers", blockers},
           {"orphaned", orphaned}, {"self_deadlocks", selfs}, {"objects", objects},
           {"crash", h.crash ? crash_json(s, *h.crash) : json(nullptr)},
-          {"lock_waiters", h.lock_waiters}, {"located", h.located}};
+          {"lock_waiters", h.lock_waiters}, {"located", h.located},
+          {"go", h.go ? go_json(*h.go) : json(nullptr)}};
 }
 
 }  // namespace detail

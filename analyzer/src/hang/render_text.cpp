@@ -88,14 +88,51 @@ std::string blocker_text(const Snapshot& s, const Blocker& b, const HangTextOpti
   return out;
 }
 
+std::string goids(const std::vector<std::int64_t>& v, std::size_t max) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
+  if (v.size() > max) s += fmt::format(" ... (+{} more)", v.size() - max);
+  return s;
+}
+
+// Goroutines grouped by the sync.Mutex (RWMutex, semaphore) they wait for.
+std::string go_objects_text(const HangReport& h, const HangTextOptions& o) {
+  std::string out;
+  for (const WaitedObject& w : h.objects) {
+    if (w.goroutines.empty()) continue;
+    bool lock = w.kind == "go-mutex" || w.kind == "go-rwmutex";
+    out += fmt::format("{} {:#x}: {} goroutine{} waiting{}: goroutines {}\n", w.kind, w.address, w.goroutines.size(),
+                       w.goroutines.size() == 1 ? "" : "s", lock ? ", owner not recorded" : "",
+                       goids(w.goroutines, o.max_tids));
+  }
+  return out;
+}
+
+std::string go_asleep_text(const GoAsleep& a, const HangTextOptions& o) {
+  std::string watcher = a.signal_watcher ? " (not counting the os/signal watcher: a signal could still act)" : "";
+  if (a.all_asleep)
+    return fmt::format("{}: all {} user goroutine{} are parked on channels, selects or sync "
+                       "primitives and no timer is pending{} (Go's \"all goroutines are asleep - deadlock!\")\n",
+                       detail::paint("ALL GOROUTINES ARE ASLEEP", detail::Paint::red, o.color), a.goroutines,
+                       a.goroutines == 1 ? "" : "s", watcher);
+  if (!o.stacks) return "";
+  std::string timers = a.timers ? fmt::format("{} timer{} pending", *a.timers, *a.timers == 1 ? "" : "s")
+                                : std::string("timers unknown");
+  return fmt::format("go: {} of {} user goroutines asleep on channels or sync primitives, {}; awake: {}\n", a.asleep,
+                     a.goroutines, timers, a.awake.empty() ? "none" : "goroutines " + goids(a.awake, o.max_tids));
+}
+
 std::string summary(const HangReport& h, bool color) {
   if (h.deadlocked())
-    return fmt::format("hang: {}: {} cycle{}, {} self-deadlock{}\n", detail::paint("DEADLOCK", detail::Paint::red, color),
+    return fmt::format("hang: {}: {} cycle{}, {} self-deadlock{}{}\n", detail::paint("DEADLOCK", detail::Paint::red, color),
                        h.deadlocks.size(),
                        h.deadlocks.size() == 1 ? "" : "s", h.self_deadlocks.size(),
-                       h.self_deadlocks.size() == 1 ? "" : "s");
-  return fmt::format("hang: no deadlock; {} thread{} blocked on locks, {} blocker{}, {} orphaned lock{}\n",
-                     h.lock_waiters, h.lock_waiters == 1 ? "" : "s", h.blockers.size(),
+                       h.self_deadlocks.size() == 1 ? "" : "s",
+                       h.go && h.go->all_asleep ? ", all goroutines asleep" : "");
+  const char* plural = h.lock_waiters == 1 ? "" : "s";
+  return fmt::format("hang: no deadlock; {} {} blocked on locks, {} blocker{}, {} orphaned lock{}\n",
+                     h.lock_waiters, std::string("thread") + plural + (h.go ? std::string("/goroutine") + plural : ""),
+                     h.blockers.size(),
                      h.blockers.size() == 1 ? "" : "s", h.orphaned.size(), h.orphaned.size() == 1 ? "" : "s");
 }
 
@@ -104,6 +141,8 @@ std::string summary(const HangReport& h, bool color) {
 std::string render_hang_text(const Snapshot& s, const HangReport& h, const HangTextOptions& o) {
   std::string out = summary(h, o.color);
   if (h.crash) out += crash_text(s, *h.crash, o);
+  if (h.go) out += go_asleep_text(*h.go, o);
+  out += go_objects_text(h, o);
   for (const auto& d : h.deadlocks) out += deadlock_text(s, d, o);
   for (const auto& d : h.self_deadlocks) {
     out += fmt::format("{}: thread {} waits for mutex {:#x}, which it holds itself\n",
@@ -134,7 +173,9 @@ namespace threadleak {
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const HangReport& h,
                         const TextOptions& o) {
   std::string body = render_text(snap, groups, o);
-  if (!h.deadlocked() && h.blockers.empty() && h.orphaned.empty() && !h.crash) return body;
+  bool go_waits = std::any_of(h.objects.begin(), h.objects.end(),
+                              [](const WaitedObject& w) { return !w.goroutines.empty(); });
+  if (!h.deadlocked() && h.blockers.empty() && h.orphaned.empty() && !h.crash && !go_waits) return body;
   std::size_t eol = body.find('\n');
   std::string head = eol == std::string::npos ? body : body.substr(0, eol + 1);
   std::string rest = eol == std::string::npos ? "" : body.substr(eol + 1);

@@ -2,11 +2,13 @@
 // system call (rdi on x86-64, preserved while the call is interrupted by a
 // stop). From the futex word to the object: for a mutex it is __lock (the
 // mutex itself); for rwlocks and condvars the word is one of two fields,
-// and the object's 8-byte alignment tells which.
+// and the object's 8-byte alignment tells which. A mutex waiter outside the
+// futex call falls back to its innermost frame (frame_futex.hpp).
 #include "hang/wait_targets.hpp"
 
 #include <fmt/format.h>
 
+#include "hang/frame_futex.hpp"
 #include "hang/glibc_layout.hpp"
 
 namespace threadleak::detail {
@@ -61,7 +63,15 @@ void find_wait_targets(Target& t, Snapshot& snap) {
   for (std::size_t i = 0; i < t.threads.size() && i < snap.threads.size(); ++i) {
     const RawThread& raw = t.threads[i];
     Thread& th = snap.threads[i];
-    if (!raw.regs || raw.regs->orig_rax != kFutexSyscall) continue;
+    if (!raw.regs) continue;
+    if (raw.regs->orig_rax != kFutexSyscall) {
+      // Outside the futex call, whatever it was classified as (running
+      // between its attempts, or stopped at a debugger's breakpoint, which a
+      // core records as the thread's signal): __lll_lock_wait's registers.
+      if (auto futex = futex_from_frame(t.dwfl.get(), *raw.regs))
+        th.waiting_on = mutex_target(*futex, *t.memory, layouts.mutex(th.frames));
+      continue;
+    }
     std::uint64_t futex = raw.regs->rdi;
     if (th.state == State::mutex) th.waiting_on = mutex_target(futex, *t.memory, layouts.mutex(th.frames));
     else if (th.state == State::rwlock) th.waiting_on = rwlock_target(futex, *t.memory, layouts.rwlock(th.frames));

@@ -19,6 +19,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "source/core_memory.hpp"
+#include "source/core_modules.hpp"
 #include "source/core_notes.hpp"
 #include "source/proc_facts.hpp"
 #include "target.hpp"
@@ -183,14 +184,26 @@ std::string executable_of(const CoreNotes& n) {
   return n.files.empty() ? n.fname : n.files.front().path;
 }
 
-void report_modules(Target& t, const Source& src) {
+// Modules from NT_FILE (core_modules.hpp); a core without that note falls
+// back to dwfl_core_file_report, which probes every segment.
+void report_modules(Target& t, const Source& src, const CoreNotes& notes) {
   t.setup = std::make_unique<DwflSetup>();
   init_callbacks(*t.setup, src, false);
   t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
   if (!t.dwfl) fail(t.origin, "dwfl_begin: " + dwfl_error());
-  const char* exe = src.exe.empty() ? nullptr : src.exe.c_str();
-  int n = dwfl_core_file_report(t.dwfl.get(), t.elf.get(), exe);
-  if (n < 0) t.warnings.push_back("could not list the core's modules: " + dwfl_error());
+  auto mods = std::make_shared<std::vector<CoreModule>>(find_core_modules(notes, *t.memory, src.exe));
+  if (!mods->empty()) {
+    report_core_modules(t.dwfl.get(), *mods);
+    t.module_data = mods;
+    t.report_modules_again = [mods](Dwfl* d) {
+      report_core_modules(d, *mods);
+      return true;
+    };
+  } else {
+    const char* exe = src.exe.empty() ? nullptr : src.exe.c_str();
+    int n = dwfl_core_file_report(t.dwfl.get(), t.elf.get(), exe);
+    if (n < 0) t.warnings.push_back("could not list the core's modules: " + dwfl_error());
+  }
   if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
     fail(t.origin, "dwfl_report_end: " + dwfl_error());
 }
@@ -232,6 +245,7 @@ void warn_exe_mismatch(Target& t, const Source& src, const std::string& exe_id) 
 
 std::unique_ptr<Target> open_core(const Source& src) {
   elf_version(EV_CURRENT);
+  PhaseTimer timer;
   std::string exe_id = check_exe(src);
   auto t = std::make_unique<Target>();
   t->kind = "core";
@@ -258,8 +272,10 @@ std::unique_ptr<Target> open_core(const Source& src) {
     if (th.tid == t->pid) th.name = lay.notes.fname;
   std::sort(t->threads.begin(), t->threads.end(),
             [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
+  timer.mark("core notes and segments");
   t->memory = std::make_unique<CoreMemory>(t->fd.get(), std::move(lay.segments));
-  report_modules(*t, src);
+  report_modules(*t, src, lay.notes);
+  timer.mark("core modules");
   warn_exe_mismatch(*t, src, exe_id);
   check_modules(t->dwfl.get(), t->warnings);
   return t;

@@ -57,8 +57,11 @@ void parse_siginfo(std::string_view desc, CoreNotes& out) {
 }
 
 void parse_auxv(std::string_view desc, CoreNotes& out) {
-  for (std::size_t off = 0; off + 16 <= desc.size(); off += 16)
-    if (load<std::uint64_t>(desc, off) == AT_ENTRY) out.entry = load<std::uint64_t>(desc, off + 8);
+  for (std::size_t off = 0; off + 16 <= desc.size(); off += 16) {
+    std::uint64_t type = load<std::uint64_t>(desc, off);
+    if (type == AT_ENTRY) out.entry = load<std::uint64_t>(desc, off + 8);
+    if (type == AT_SYSINFO_EHDR) out.vdso = load<std::uint64_t>(desc, off + 8);
+  }
 }
 
 void parse_file(std::string_view desc, CoreNotes& out) {

@@ -25,6 +25,7 @@ struct CoreNotes {
   std::optional<int> siginfo_signo;        // first NT_SIGINFO
   std::optional<std::uint64_t> siginfo_addr;
   std::uint64_t entry = 0;                 // AT_ENTRY from NT_AUXV
+  std::uint64_t vdso = 0;                  // AT_SYSINFO_EHDR from NT_AUXV (0 if none)
   std::vector<MappedFile> files;           // NT_FILE
   std::vector<std::string> problems;       // malformed notes met (parsing went on)
 };

@@ -45,16 +45,25 @@ void read_thread_names(Target& t, const std::string& proc) {
   }
 }
 
+namespace {
+int report_maps(Dwfl* dwfl, std::string& maps) {
+  FILE* f = ::fmemopen(maps.data(), maps.size(), "r");
+  if (!f) return -1;
+  int rc = dwfl_linux_proc_maps_report(dwfl, f);
+  std::fclose(f);
+  return rc;
+}
+}  // namespace
+
 void report_maps_modules(Target& t, const Source& src, std::string maps) {
   t.setup = std::make_unique<DwflSetup>();
   init_callbacks(*t.setup, src, true);
   t.dwfl.reset(dwfl_begin(&t.setup->callbacks));
   if (!t.dwfl) throw Error(t.origin + ": dwfl_begin: " + dwfl_error());
-  FILE* f = ::fmemopen(maps.data(), maps.size(), "r");
-  if (!f) throw Error(t.origin + ": fmemopen: " + errno_text(errno));
-  int rc = dwfl_linux_proc_maps_report(t.dwfl.get(), f);
-  std::fclose(f);
+  int rc = report_maps(t.dwfl.get(), maps);
   if (rc != 0) t.warnings.push_back("could not list all modules: " + dwfl_error());
+  else
+    t.report_modules_again = [maps = std::move(maps)](Dwfl* d) mutable { return report_maps(d, maps) == 0; };
   if (dwfl_report_end(t.dwfl.get(), nullptr, nullptr) != 0)
     throw Error(t.origin + ": dwfl_report_end: " + dwfl_error());
 }

@@ -64,6 +64,7 @@ void read_process(const json& j, Snapshot& s) {
   s.pid = j.at("pid").get<int>();
   s.executable = j.at("executable").get<std::string>();
   s.captured_at = j.value("captured_at", "");
+  if (j.contains("go_timers")) s.go_timers = j.at("go_timers").get<std::uint64_t>();
   s.warnings = j.value("warnings", std::vector<std::string>{});
   for (const auto& m : j.value("modules", json::array()))
     s.modules.push_back({m.at("name").get<std::string>(), m.value("path", ""),
@@ -166,6 +167,7 @@ std::string to_snapshot_json(const Snapshot& s) {
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
                {"executable", s.executable}, {"captured_at", s.captured_at},
                {"warnings", s.warnings}, {"modules", modules_json(s.modules)}};
+  if (s.go_timers) proc["go_timers"] = *s.go_timers;
   if (s.crash) {
     proc["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal}, {"signal_name", s.crash->signal_name}};
     if (s.crash->address) proc["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
