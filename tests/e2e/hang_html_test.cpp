@@ -215,3 +215,22 @@ TEST(HangFormats, JsonIsJsonFlagOutputWritesFileFoldedIsTheSnapshotsColorOnReque
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("cannot write output"), std::string::npos) << bad.err;
 }
+
+// A Go program whose goroutines are all asleep: the finding and the
+// goroutines per sync.Mutex, in the page (no owner: no arrows).
+TEST(HangHtml, GoAllAsleepAndGoroutinesPerMutex) {
+  Proc p({std::string(GO_SAMPLES_DIR) + "/gohang", "deadlock"});
+  std::string mu1 = p.expect("mu1 ").substr(4);
+  EXPECT_EQ(p.expect("ready"), "ready 14");
+  std::string dir = temp_dir();
+  Result r = run({threadleak_bin(), "hang", gcore(p.pid(), dir), "--format", "html", "-o", dir + "/go.html"});
+  ASSERT_EQ(r.status, 1) << r.err;
+  std::string page = read_file(dir + "/go.html");
+  EXPECT_NE(page.find("<body data-kind=\"hang\" data-deadlocked=\"1\" data-deadlocks=\"0\""), std::string::npos);
+  EXPECT_NE(page.find("; ALL GOROUTINES ARE ASLEEP (13 user goroutines); no crash</p>"), std::string::npos);
+  EXPECT_NE(page.find("<div class=\"finding go deadlock\" data-all-asleep=\"1\">"), std::string::npos);
+  EXPECT_NE(page.find("<p class=\"finding object\" data-kind=\"go-mutex\" data-address=\"" + mu1 +
+                      "\">go-mutex " + mu1 + ", no owner recorded: 7 goroutines waiting: goroutines "),
+            std::string::npos);
+  EXPECT_TRUE(edges(page).empty());
+}

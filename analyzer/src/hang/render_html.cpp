@@ -87,7 +87,8 @@ std::string summary(const HangReport& h) {
   std::string s = h.deadlocked() ? "DEADLOCK: " : "no deadlock: ";
   s += fmt::format("{}, {}, {}, {}, {} blocked on locks", plural(h.deadlocks.size(), "deadlock cycle"),
                    plural(h.self_deadlocks.size(), "self-deadlock"), plural(h.blockers.size(), "blocker"),
-                   plural(h.orphaned.size(), "orphaned lock"), plural(h.lock_waiters, "thread"));
+                   plural(h.orphaned.size(), "orphaned lock"),
+                   h.go ? fmt::format("{} threads/goroutines", h.lock_waiters) : plural(h.lock_waiters, "thread"));
   if (h.go)
     s += h.go->all_asleep ? fmt::format("; ALL GOROUTINES ARE ASLEEP ({} user goroutines)", h.go->goroutines)
                           : fmt::format("; {} of {} user goroutines asleep", h.go->asleep, h.go->goroutines);
