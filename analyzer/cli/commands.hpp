@@ -23,7 +23,7 @@ struct Command {
 Command add_watch_command(CLI::App& app);
 
 // `threadleak diff S1 S2 S3 ...` (three or more): the series report. Exit 1
-// when a group is leaking. Text or JSON only.
+// when a group is leaking. Every format: folded and html show the leaking groups.
 int run_series(const std::vector<threadleak::Source>& sources, const threadleak::DiffOptions& opts, Format fmt,
                const threadleak::TextOptions& text, const std::string& out);
 

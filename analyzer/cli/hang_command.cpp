@@ -1,4 +1,4 @@
-// `threadleak hang (CORE | --pid PID | SNAPSHOT) [--json]`.
+// `threadleak hang (CORE | --pid PID | SNAPSHOT) [--format text|json|folded|html] [-o FILE]`.
 #include "hang_command.hpp"
 
 #include <cstdio>
@@ -14,11 +14,24 @@ struct HangArgs {
   int pid = 0;
   std::vector<std::string> debug_dirs;
   bool json = false;
+  ::cli::FormatArgs fmt;
 };
 
 HangArgs& args() {
   static HangArgs a;
   return a;
+}
+
+// folded: the snapshot's stacks (as `stacks --format folded`), for a flame
+// graph of the hung process; the hang findings have no folded form.
+std::string render(::cli::Format f, const Snapshot& snap, const HangReport& h, bool color) {
+  switch (f) {
+    case ::cli::Format::json: return render_hang_json(snap, h);
+    case ::cli::Format::folded: return render_folded(snap, group(snap, {}));
+    case ::cli::Format::html: return render_hang_html(snap, h, group(snap, {}));
+    case ::cli::Format::text: break;
+  }
+  return render_hang_text(snap, h, {.color = color});
 }
 
 }  // namespace
@@ -32,7 +45,8 @@ CLI::App* add_hang_command(CLI::App& app) {
   cmd->add_option("--exe", a.exe, "the main executable, when the core's record of it is wrong or missing");
   cmd->add_option("--sysroot", a.sysroot, "look for the core's modules under this directory");
   cmd->add_option("--debug-dir", a.debug_dirs, "where separate debug info lives (repeatable)");
-  cmd->add_flag("--json", a.json, "JSON output (schema: docs/hang.schema.json)");
+  auto* json = cmd->add_flag("--json", a.json, "JSON output, short for --format json (schema: docs/hang.schema.json)");
+  ::cli::add_format_options(cmd, a.fmt, json);
   cmd->add_option("-o,--output", a.out, "write to this file instead of stdout");
   return cmd;
 }
@@ -49,7 +63,7 @@ int run_hang_command() {
   Snapshot snap = capture(src);
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   HangReport h = analyze_hang(snap);
-  ::cli::write_output(a.json ? render_hang_json(snap, h) : render_hang_text(snap, h, {}), a.out);
+  ::cli::write_output(render(::cli::resolve(a.fmt, a.json), snap, h, ::cli::color_wanted(a.fmt, a.out)), a.out);
   return h.deadlocked() ? 1 : 0;
 }
 

@@ -8,10 +8,6 @@ namespace cli {
 
 int run_series(const std::vector<threadleak::Source>& sources, const threadleak::DiffOptions& opts, Format fmt,
                const threadleak::TextOptions& text, const std::string& out) {
-  if (fmt == Format::folded || fmt == Format::html)
-    throw threadleak::Error(std::string("--format ") + (fmt == Format::html ? "html" : "folded") +
-                            " is for one snapshot or a diff of two; a series of " +
-                            std::to_string(sources.size()) + " snapshots prints as text or json");
   std::vector<threadleak::Snapshot> snaps;
   snaps.reserve(sources.size());
   for (const auto& src : sources) {
@@ -20,7 +16,12 @@ int run_series(const std::vector<threadleak::Source>& sources, const threadleak:
       std::fprintf(stderr, "threadleak: warning: %s: %s\n", snaps.back().origin.c_str(), w.c_str());
   }
   threadleak::Series s = threadleak::series(snaps, opts);
-  write_output(fmt == Format::json ? threadleak::render_json(s) : threadleak::render_text(s, text), out);
+  switch (fmt) {
+    case Format::json: write_output(threadleak::render_json(s), out); break;
+    case Format::folded: write_output(threadleak::render_folded(s), out); break;
+    case Format::html: write_output(threadleak::render_html(s), out); break;
+    case Format::text: write_output(threadleak::render_text(s, text), out); break;
+  }
   return s.grew() ? 1 : 0;
 }
 

@@ -10,47 +10,17 @@
 
 #include <gtest/gtest.h>
 
+#include "chromium.hpp"
 #include "harness.hpp"
 
 using tl_test::Proc;
+using tl_test::dump_dom;
+using tl_test::expect_loads_nothing;
+using tl_test::read_file;
+using tl_test::screenshot;
+using tl_test::unescape;
 
 namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
-std::vector<std::string> chromium(const std::string& dir, std::vector<std::string> args) {
-  std::vector<std::string> argv{"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                "--user-data-dir=" + dir + "/profile"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
-// The DOM Chromium built from the page, after scripts ran.
-std::string dump_dom(const std::string& page) {
-  std::string dir = tl_test::temp_dir();
-  auto r = tl_test::run(chromium(dir, {"--dump-dom", "file://" + page}), 90);
-  EXPECT_EQ(r.status, 0) << r.err;
-  return r.out;
-}
-
-void screenshot(const std::string& page, const std::string& png) {
-  std::string dir = tl_test::temp_dir();
-  auto r = tl_test::run(chromium(dir, {"--window-size=1366,900", "--screenshot=" + png, "file://" + page}), 90);
-  EXPECT_EQ(r.status, 0) << r.err;
-  std::string bytes = read_file(png);
-  EXPECT_GT(bytes.size(), 20000u) << "a blank screenshot?";
-  EXPECT_EQ(bytes.substr(1, 3), "PNG");
-}
-
-std::string unescape(std::string s) {
-  for (auto [from, to] : {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}})
-    for (std::size_t p; (p = s.find(from)) != std::string::npos;) s.replace(p, std::strlen(from), to);
-  return s;
-}
 
 struct Row {
   std::string cls, count, state, function;
@@ -62,19 +32,6 @@ std::vector<Row> rows(const std::string& dom) {
   for (std::sregex_iterator it(dom.begin(), dom.end(), re), end; it != end; ++it)
     out.push_back({(*it)[1], (*it)[2], unescape((*it)[3]), unescape((*it)[4])});
   return out;
-}
-
-// Self-contained: a CSP that forbids loads, and no URL in any src or href.
-void expect_loads_nothing(const std::string& page_text, const std::string& dom) {
-  EXPECT_NE(page_text.find("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';"),
-            std::string::npos);
-  static const std::regex link(R"re(\b(src|href|xlink:href|action|data)\s*=)re", std::regex::icase);
-  EXPECT_FALSE(std::regex_search(page_text, link)) << "the page links to something";
-  EXPECT_EQ(page_text.find("http:"), std::string::npos);
-  EXPECT_EQ(page_text.find("https:"), std::string::npos);
-  EXPECT_EQ(page_text.find("url("), std::string::npos);
-  EXPECT_EQ(page_text.find("@import"), std::string::npos);
-  EXPECT_NE(dom.find("data-ready=\"1\""), std::string::npos) << "the inline script did not run";
 }
 
 std::string own(const std::string& fn) { return "(anonymous namespace)::" + fn; }
@@ -143,4 +100,43 @@ TEST(HtmlInChromium, DiffPageHighlightsGrowthWithBaselineToCurrent) {
   EXPECT_EQ(all[1].function, own("wait_for_command()"));
   EXPECT_NE(dom.find("<g class=\"box s-sleep marked\">"), std::string::npos);  // outlined in the icicle
   screenshot(page, dir + "/diff.png");
+}
+
+// leak: 2 leaked sleepers and a pool of 2; then 4 and 5; then 6 and 1.
+TEST(HtmlInChromium, SeriesPageHighlightsTheLeakNotTheBreathingPool) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "2"});
+  EXPECT_EQ(p.expect("ready"), "ready 3");
+  std::vector<std::string> cores;
+  for (auto [more, pool] : {std::pair{"", "pool 2"}, {"more 2", "pool 5"}, {"more 2", "pool 1"}}) {
+    if (*more) {
+      p.send(more);
+      p.expect("ready");
+    }
+    p.send(pool);
+    p.expect("ready");
+    cores.push_back(tl_test::gcore(p.pid(), tl_test::temp_dir()));
+  }
+  std::string dir = tl_test::temp_dir();
+  std::string page = dir + "/series.html";
+  auto r = tl_test::run({tl_test::threadleak_bin(), "diff", cores[0], cores[1], cores[2], "--format", "html", "-o", page});
+  ASSERT_EQ(r.status, 1) << r.err;
+  std::string text = read_file(page);
+  std::string dom = dump_dom(page);
+  expect_loads_nothing(text, dom);
+  EXPECT_NE(dom.find("<body data-kind=\"series\" data-grew=\"1\""), std::string::npos);
+  EXPECT_NE(dom.find("id=\"summary\">1 of 3 groups leaking across 3 snapshots (5 -&gt; 10 -&gt; 8 threads)"),
+            std::string::npos);
+  static const std::regex re(R"re(<tbody class="group([^"]*)" data-counts="([^"]*)" data-leaking="(\d)" data-state="([^"]*)" data-function="([^"]*)")re");
+  std::vector<std::string> got;
+  for (std::sregex_iterator it(dom.begin(), dom.end(), re), end; it != end; ++it)
+    got.push_back(std::string((*it)[1]) + "|" + std::string((*it)[2]) + "|" + std::string((*it)[3]) + "|" +
+                  std::string((*it)[4]) + "|" + unescape((*it)[5]));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], " grew leaking|2 4 6|1|sleep|" + own("get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)"));
+  std::sort(got.begin() + 1, got.end());
+  EXPECT_EQ(got[1], "|1 1 1|0|io|" + own("wait_for_command()"));
+  EXPECT_EQ(got[2], "|2 5 1|0|condvar|" + own("pool_worker(int)"));
+  EXPECT_NE(dom.find("<td class=\"count\">+4</td>"), std::string::npos);
+  EXPECT_NE(dom.find("<g class=\"box s-sleep marked\">"), std::string::npos);  // outlined in the icicle
+  screenshot(page, dir + "/series.png");
 }

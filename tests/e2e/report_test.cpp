@@ -173,8 +173,20 @@ TEST(CoreSeries, OnlyTheLeakLeaksNotTheBreathingPool) {
             std::string::npos) << text.out;
   EXPECT_NE(text.out.find("LEAKING +4: 2 -> 4 -> 6 in state sleep"), std::string::npos) << text.out;
   tl_test::threadleak_json({"diff", core1, snap2, core3, "--min-growth", "5"}, 0);
-  // No picture of a series: one clear line, exit 2.
-  auto html = tl_test::run({tl_test::threadleak_bin(), "diff", core1, snap2, core3, "--format", "html"});
-  EXPECT_EQ(html.status, 2);
-  EXPECT_EQ(std::count(html.err.begin(), html.err.end(), '\n'), 1) << html.err;
+  // Folded: the leak only, counted by its growth (2 -> 6: 4).
+  auto folded = tl_test::run({tl_test::threadleak_bin(), "diff", core1, snap2, core3, "--format", "folded"});
+  EXPECT_EQ(folded.status, 1);
+  ASSERT_EQ(std::count(folded.out.begin(), folded.out.end(), '\n'), 1) << folded.out;
+  EXPECT_NE(folded.out.find(";(anonymous namespace)::get_resource_b("), std::string::npos) << folded.out;
+  EXPECT_EQ(folded.out.substr(folded.out.size() - 3), " 4\n");
+  // HTML: per group its counts, the leak highlighted, the pool not (Chromium: html_test).
+  std::string page = dir + "/series.html";
+  auto html = tl_test::run({tl_test::threadleak_bin(), "diff", core1, snap2, core3, "--format", "html", "-o", page});
+  EXPECT_EQ(html.status, 1) << html.err;
+  std::ifstream in(page);
+  std::string html_text{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_NE(html_text.find("<tbody class=\"group grew leaking\" data-counts=\"2 4 6\" data-leaking=\"1\" data-state=\"sleep\""),
+            std::string::npos);
+  EXPECT_NE(html_text.find("<tbody class=\"group\" data-counts=\"2 5 1\" data-leaking=\"0\" data-state=\"condvar\""),
+            std::string::npos);
 }

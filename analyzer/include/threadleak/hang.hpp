@@ -113,11 +113,16 @@ std::optional<GoAsleep> go_asleep(const Snapshot& snap);
 struct HangTextOptions {
   bool stacks = true;        // print the stacks of deadlocked, blocking and crashed threads
   std::size_t max_tids = 8;  // TIDs listed per line before "..."
+  bool color = false;        // ANSI colours: deadlocks and the crash red, orphaned locks yellow
 };
 // The `threadleak hang` text; with stacks=false, the short section that heads `stacks`.
 std::string render_hang_text(const Snapshot& snap, const HangReport& h, const HangTextOptions& o);
 // The `threadleak hang --json` document (schema: docs/hang.schema.json).
 std::string render_hang_json(const Snapshot& snap, const HangReport& h);
+// `threadleak hang --format html`: one self-contained page (it loads nothing)
+// with the wait-for graph drawn as SVG, cycles in red, the findings with
+// their stacks, and the groups table and icicle of `groups` (docs/hang.md).
+std::string render_hang_html(const Snapshot& snap, const HangReport& h, const std::vector<Group>& groups);
 
 // `threadleak stacks` with hang triage: the text starts with the short hang
 // section when there is a deadlock, blocker, orphaned lock or crash; the JSON

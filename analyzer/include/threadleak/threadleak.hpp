@@ -90,6 +90,11 @@ std::string render_html(const Diff& d, const Snapshot& current, const std::vecto
 // Several snapshots: per group its count in each, leaking groups first.
 std::string render_text(const Series& s, const TextOptions& o);
 std::string render_json(const Series& s);
+// Folded stacks of the leaking groups, each counted by its growth (last -
+// first); a page with per group its count in each snapshot, leaking ones
+// highlighted, and the icicle of the last snapshot's groups.
+std::string render_folded(const Series& s);
+std::string render_html(const Series& s);
 
 // One log channel for the library; front ends route it (stderr with -v, ...).
 // The default sink discards messages.

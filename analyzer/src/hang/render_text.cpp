@@ -3,6 +3,7 @@
 // spelled out, then the stacks of the threads involved.
 #include <fmt/format.h>
 
+#include "report/color.hpp"
 #include "report/json_model.hpp"
 #include "threadleak/analysis.hpp"
 #include "threadleak/hang.hpp"
@@ -49,7 +50,8 @@ std::string stack(const Snapshot& s, int tid) {
 }
 
 std::string deadlock_text(const Snapshot& s, const Deadlock& d, const HangTextOptions& o) {
-  std::string out = fmt::format("DEADLOCK ({} threads): ", d.threads.size());
+  std::string out =
+      detail::paint(fmt::format("DEADLOCK ({} threads)", d.threads.size()), detail::Paint::red, o.color) + ": ";
   for (std::size_t i = 0; i < d.threads.size(); ++i) {
     int next = d.threads[(i + 1) % d.threads.size()];
     out += fmt::format("{} waits for {} {:#x} held by thread {}",
@@ -62,7 +64,8 @@ std::string deadlock_text(const Snapshot& s, const Deadlock& d, const HangTextOp
 }
 
 std::string crash_text(const Snapshot& s, const CrashContext& c, const HangTextOptions& o) {
-  std::string out = fmt::format("crashed: thread {} took {}{}", c.tid, c.signal_name.empty() ? "a signal" : c.signal_name,
+  std::string out = fmt::format("{} thread {} took {}{}", detail::paint("crashed:", detail::Paint::red, o.color), c.tid,
+                                c.signal_name.empty() ? "a signal" : c.signal_name,
                                 c.address ? fmt::format(" at address {:#x}", *c.address) : "");
   if (c.held_locks.empty()) out += "; it held no lock anyone waits for\n";
   for (std::size_t i = 0; i < c.held_locks.size(); ++i)
@@ -108,9 +111,10 @@ std::string go_objects_text(const HangReport& h, const HangTextOptions& o) {
 std::string go_asleep_text(const GoAsleep& a, const HangTextOptions& o) {
   std::string watcher = a.signal_watcher ? " (not counting the os/signal watcher: a signal could still act)" : "";
   if (a.all_asleep)
-    return fmt::format("ALL GOROUTINES ARE ASLEEP: all {} user goroutine{} are parked on channels, selects or sync "
+    return fmt::format("{}: all {} user goroutine{} are parked on channels, selects or sync "
                        "primitives and no timer is pending{} (Go's \"all goroutines are asleep - deadlock!\")\n",
-                       a.goroutines, a.goroutines == 1 ? "" : "s", watcher);
+                       detail::paint("ALL GOROUTINES ARE ASLEEP", detail::Paint::red, o.color), a.goroutines,
+                       a.goroutines == 1 ? "" : "s", watcher);
   if (!o.stacks) return "";
   std::string timers = a.timers ? fmt::format("{} timer{} pending", *a.timers, *a.timers == 1 ? "" : "s")
                                 : std::string("timers unknown");
@@ -118,9 +122,10 @@ std::string go_asleep_text(const GoAsleep& a, const HangTextOptions& o) {
                      a.goroutines, timers, a.awake.empty() ? "none" : "goroutines " + goids(a.awake, o.max_tids));
 }
 
-std::string summary(const HangReport& h) {
+std::string summary(const HangReport& h, bool color) {
   if (h.deadlocked())
-    return fmt::format("hang: DEADLOCK: {} cycle{}, {} self-deadlock{}{}\n", h.deadlocks.size(),
+    return fmt::format("hang: {}: {} cycle{}, {} self-deadlock{}{}\n", detail::paint("DEADLOCK", detail::Paint::red, color),
+                       h.deadlocks.size(),
                        h.deadlocks.size() == 1 ? "" : "s", h.self_deadlocks.size(),
                        h.self_deadlocks.size() == 1 ? "" : "s",
                        h.go && h.go->all_asleep ? ", all goroutines asleep" : "");
@@ -134,18 +139,21 @@ std::string summary(const HangReport& h) {
 }  // namespace
 
 std::string render_hang_text(const Snapshot& s, const HangReport& h, const HangTextOptions& o) {
-  std::string out = summary(h);
+  std::string out = summary(h, o.color);
   if (h.crash) out += crash_text(s, *h.crash, o);
   if (h.go) out += go_asleep_text(*h.go, o);
   out += go_objects_text(h, o);
   for (const auto& d : h.deadlocks) out += deadlock_text(s, d, o);
   for (const auto& d : h.self_deadlocks) {
-    out += fmt::format("SELF-DEADLOCK: thread {} waits for mutex {:#x}, which it holds itself\n", d.tid, d.lock);
+    out += fmt::format("{}: thread {} waits for mutex {:#x}, which it holds itself\n",
+                       detail::paint("SELF-DEADLOCK", detail::Paint::red, o.color), d.tid, d.lock);
     if (o.stacks) out += stack(s, d.tid);
   }
   for (const auto& l : h.orphaned)
-    out += fmt::format("orphaned: {} {:#x} is held by thread {}, which is no thread of the process "
-                       "(it exited holding it); waiting: TIDs {}\n", l.kind, l.lock, l.owner, tids(l.waiters, o.max_tids));
+    out += fmt::format("{} {} {:#x} is held by thread {}, which is no thread of the process "
+                       "(it exited holding it); waiting: TIDs {}\n",
+                       detail::paint("orphaned:", detail::Paint::yellow, o.color), l.kind, l.lock, l.owner,
+                       tids(l.waiters, o.max_tids));
   if (!h.blockers.empty()) out += "blockers (most waiters first):\n";
   for (const auto& b : h.blockers) out += blocker_text(s, b, o);
   if (o.stacks)
@@ -172,7 +180,7 @@ std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, 
   std::string head = eol == std::string::npos ? body : body.substr(0, eol + 1);
   std::string rest = eol == std::string::npos ? "" : body.substr(eol + 1);
   if (snap.crash && rest.rfind("crashed:", 0) == 0) rest = rest.substr(rest.find('\n') + 1);  // said below
-  return head + render_hang_text(snap, h, {.stacks = false, .max_tids = o.max_tids}) +
+  return head + render_hang_text(snap, h, {.stacks = false, .max_tids = o.max_tids, .color = o.color}) +
          "(details: threadleak hang)\n" + rest;
 }
 

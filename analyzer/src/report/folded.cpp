@@ -52,4 +52,11 @@ std::string render_folded(const Diff& d) {
   return emit(lines);
 }
 
+std::string render_folded(const Series& s) {
+  Lines lines;
+  for (const SeriesEntry& e : s.groups)
+    if (e.leaking) lines[fold(e.group.frames)] += e.growth();
+  return emit(lines);
+}
+
 }  // namespace threadleak

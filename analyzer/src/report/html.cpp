@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "report/flame.hpp"
-#include "report/html_assets.hpp"
+#include "report/html_page.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"
 #include "threadleak/threadleak.hpp"
@@ -15,43 +15,14 @@
 namespace threadleak {
 namespace {
 using detail::html_escape;
+using detail::page_head;
+using detail::page_tail;
+using detail::snapshot_header;
+using detail::stack_list;
 
 constexpr std::size_t kMaxTids = 12;
 
-std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
-
-std::string page_head(const std::string& title) {
-  return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-      "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>{}</title>\n<style>{}</style>\n</head>\n",
-      html_escape(title), detail::kHtmlCss);
-}
-
-std::string page_tail() {
-  return fmt::format("<footer>made by threadleak; this page is self-contained and loads nothing.</footer>\n"
-                     "<script>{}</script>\n</body>\n</html>\n",
-                     detail::kHtmlJs);
-}
-
-std::string frame_item(const Frame& f, bool first) {
-  std::string cls = first ? "own first" : f.own_code ? "own" : "system";
-  std::string s = fmt::format(R"(<li class="{}"><span class="fn">{}</span>)", cls, html_escape(detail::frame_name(f)));
-  if (f.inlined) s += " <span class=\"mod\">(inlined)</span>";
-  if (!f.file.empty()) s += fmt::format(" <span class=\"loc\">at {}:{}</span>", html_escape(f.file), f.line);
-  if (!f.module.empty()) s += fmt::format(" <span class=\"mod\">[{}]</span>", html_escape(f.module));
-  return s + "</li>\n";
-}
-
-std::string stack_list(const std::vector<Frame>& frames) {
-  if (frames.empty()) return "<p>(no frames)</p>";
-  const Frame* own = first_own_frame(frames);
-  std::string s = "<ol class=\"frames\" start=\"0\">\n";
-  for (const Frame& f : frames) s += frame_item(f, &f == own);
-  return s + "</ol>";
-}
+using detail::plural;
 
 std::string tid_text(const std::vector<int>& tids) {
   std::string s;
@@ -109,28 +80,22 @@ std::string icicle_section(const std::vector<Group>& groups, const std::set<std:
          detail::icicle_svg(groups, marked) + legend() + "</section>\n";
 }
 
-std::string snapshot_header(const Snapshot& snap, const std::string& summary) {
-  std::string s = fmt::format("<header>\n<h1>threadleak: {}</h1>\n<p class=\"summary\" id=\"summary\">{}</p>\n",
-                              html_escape(snap.executable.empty() ? snap.origin : snap.executable),
-                              html_escape(summary));
-  s += fmt::format("<p class=\"meta\">{} {}{}</p>\n", html_escape(snap.source), html_escape(snap.origin),
-                   snap.captured_at.empty() ? "" : ", captured " + html_escape(snap.captured_at));
-  if (snap.crash)
-    s += fmt::format("<p class=\"warning\">crashed: thread {} took {}</p>\n", snap.crash->tid,
-                     html_escape(snap.crash->signal_name));
-  for (const auto& w : snap.warnings) s += "<p class=\"warning\">warning: " + html_escape(w) + "</p>\n";
-  return s + "</header>\n";
+}  // namespace
+
+std::string detail::groups_section(const std::vector<Group>& groups) {
+  std::string rows;
+  for (const Group& g : groups) rows += group_rows(g, {});
+  return "<section>\n<h2>Groups</h2>\n" + table("groups", rows) + "</section>\n" + icicle_section(groups, {});
 }
 
-}  // namespace
+std::string detail::icicle_block(const std::vector<Group>& groups, const std::set<std::string>& marked) {
+  return icicle_section(groups, marked);
+}
 
 std::string render_html(const Snapshot& snap, const std::vector<Group>& groups) {
   std::string summary = fmt::format("{} in {}", plural(snap.threads.size(), "thread"), plural(groups.size(), "group"));
-  std::string rows;
-  for (const Group& g : groups) rows += group_rows(g, {});
   return page_head("threadleak stacks: " + snap.origin) + "<body data-kind=\"stacks\">\n" +
-         snapshot_header(snap, summary) + "<section>\n<h2>Groups</h2>\n" + table("groups", rows) +
-         "</section>\n" + icicle_section(groups, {}) + page_tail();
+         snapshot_header(snap, summary) + detail::groups_section(groups) + page_tail();
 }
 
 std::string render_html(const Diff& d, const Snapshot& current, const std::vector<Group>& current_groups) {

@@ -1,6 +1,8 @@
 // Small naming helpers shared by the renderers.
 #include "report/names.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace threadleak::detail {
@@ -15,6 +17,20 @@ std::string group_title(const Group& g) {
     if (f.own_code && !f.inlined) return frame_name(f);
   if (const Frame* own = first_own_frame(g.frames)) return frame_name(*own);
   return g.frames.empty() ? "(no frames)" : frame_name(g.frames.front());
+}
+
+std::string plural(std::size_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); }
+
+std::string thread_function(const Thread& t) {
+  const Frame* f = first_own_frame(t.frames);
+  if (!f && !t.frames.empty()) f = &t.frames.front();
+  return f ? frame_name(*f) : "";
+}
+
+const Thread* find_thread(const Snapshot& s, int tid) {
+  auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
+                             [](const Thread& t, int x) { return t.tid < x; });
+  return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
 }
 
 std::size_t growth(const Diff& d, const DiffEntry& e) {

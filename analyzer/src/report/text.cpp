@@ -29,10 +29,7 @@ std::string frame_line(std::size_t i, const Frame& f, bool first_own, bool color
                        color) + "\n";
 }
 
-
-std::string plural(std::size_t n, const char* word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
-}
+using detail::plural;
 
 std::string label(const Group& g, bool color = false) {
   std::string l = g.kind == Kind::goroutine ? g.wait_reason : detail::state_label(g.state, g.syscall_name);
