@@ -101,7 +101,7 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
   }
   for (const auto& w : snap.warnings)
     if (o.format() != cli::Format::text) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
-  return 0;
+  cli::exit_now(0);
 }
 
 int run_snapshot(const InputArgs& in, const std::string& out) {
@@ -157,7 +157,7 @@ int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
   std::vector<threadleak::Group> cur_groups;
   if (o.format() == cli::Format::html) cur_groups = threadleak::group(cur, opts.grouping);
   cli::write_output(cli::render(o.format(), d, cur, cur_groups, o.text(a.verbose)), o.out);
-  return d.grew() ? 1 : 0;
+  cli::exit_now(d.grew() ? 1 : 0);
 }
 
 }  // namespace

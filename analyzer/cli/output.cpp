@@ -65,4 +65,9 @@ void write_output(const std::string& text, const std::string& path) {
     throw threadleak::Error(path + ": cannot write output");
 }
 
+void exit_now(int status) {
+  std::fflush(nullptr);
+  std::_Exit(status);
+}
+
 }  // namespace cli

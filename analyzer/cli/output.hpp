@@ -46,4 +46,9 @@ std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Snap
 // Writes to `path`, or stdout when it is empty or "-"; throws Error on failure.
 void write_output(const std::string& text, const std::string& path);
 
+// Ends the process with `status` once the report is out, without tearing
+// down the snapshot: freeing ~130,000 frames of a 10,000-thread core one by
+// one takes longer than the kernel takes to drop the whole address space.
+[[noreturn]] void exit_now(int status);
+
 }  // namespace cli
