@@ -34,12 +34,7 @@ std::string fit(const std::string& s) {
   return s.size() <= kLabelChars ? s : s.substr(0, kLabelChars - 1) + "\xe2\x80\xa6";
 }
 
-std::string tid_list(const std::vector<int>& tids) {
-  std::string s;
-  for (std::size_t i = 0; i < tids.size() && i < kTitleTids; ++i) s += fmt::format("{}{}", i ? " " : "", tids[i]);
-  if (tids.size() > kTitleTids) s += fmt::format(" ... (+{})", tids.size() - kTitleTids);
-  return s;
-}
+std::string tid_list(const std::vector<int>& tids) { return detail::id_list(tids, kTitleTids, " ...", ""); }
 
 struct Label {
   std::string line1, line2, title, fill;

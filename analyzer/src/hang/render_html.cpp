@@ -65,10 +65,7 @@ window.addEventListener('beforeprint', function () {
 
 template <typename Id>
 std::string tids(const std::vector<Id>& v) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < kMaxTids; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
-  if (v.size() > kMaxTids) s += fmt::format(" &hellip; (+{} more)", v.size() - kMaxTids);
-  return s;
+  return detail::id_list(v, kMaxTids, " &hellip;");
 }
 
 // One thread: a line that opens to its stack.

@@ -5,24 +5,16 @@
 
 #include "report/color.hpp"
 #include "report/json_model.hpp"
+#include "report/names.hpp"
 #include "threadleak/analysis.hpp"
 #include "threadleak/hang.hpp"
 
 namespace threadleak {
 namespace {
 
-const Thread* find_thread(const Snapshot& s, int tid) {
-  auto it = std::lower_bound(s.threads.begin(), s.threads.end(), tid,
-                             [](const Thread& t, int x) { return t.tid < x; });
-  return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
-}
+using detail::find_thread;
 
-std::string tids(const std::vector<int>& v, std::size_t max) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
-  if (v.size() > max) s += fmt::format(" ... (+{} more)", v.size() - max);
-  return s;
-}
+std::string tids(const std::vector<int>& v, std::size_t max) { return detail::id_list(v, max, " ..."); }
 
 // "sleep in (anonymous namespace)::holder()": the state and the first own frame.
 std::string doing(const Snapshot& s, int tid) {
@@ -88,12 +80,7 @@ std::string blocker_text(const Snapshot& s, const Blocker& b, const HangTextOpti
   return out;
 }
 
-std::string goids(const std::vector<std::int64_t>& v, std::size_t max) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", v[i]);
-  if (v.size() > max) s += fmt::format(" ... (+{} more)", v.size() - max);
-  return s;
-}
+std::string goids(const std::vector<std::int64_t>& v, std::size_t max) { return detail::id_list(v, max, " ..."); }
 
 // Goroutines grouped by the sync.Mutex (RWMutex, semaphore) they wait for.
 std::string go_objects_text(const HangReport& h, const HangTextOptions& o) {

@@ -24,12 +24,7 @@ constexpr std::size_t kMaxTids = 12;
 
 using detail::plural;
 
-std::string tid_text(const std::vector<int>& tids) {
-  std::string s;
-  for (std::size_t i = 0; i < tids.size() && i < kMaxTids; ++i) s += fmt::format("{}{}", i ? " " : "", tids[i]);
-  if (tids.size() > kMaxTids) s += fmt::format(" &hellip; (+{})", tids.size() - kMaxTids);
-  return s;
-}
+std::string tid_text(const std::vector<int>& tids) { return detail::id_list(tids, kMaxTids, " &hellip;", ""); }
 
 // How a row reads in a diff: "3 → 8 (+5)"; a plain count otherwise.
 struct Change {

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "threadleak/analysis.hpp"
 
@@ -24,6 +27,18 @@ std::string thread_function(const Thread& t);
 
 // The thread with this TID (snapshot threads are sorted by TID), or null.
 const Thread* find_thread(const Snapshot& s, int tid);
+
+// "1 2 3 ... (+4 more)": the first `max` ids, then how many were left out.
+// `ellipsis` is " ..." in text and " &hellip;" in HTML; `more` follows the
+// count (" more", or "" where space is short).
+template <typename Id>
+std::string id_list(const std::vector<Id>& ids, std::size_t max, std::string_view ellipsis,
+                    std::string_view more = " more") {
+  std::string s;
+  for (std::size_t i = 0; i < ids.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", ids[i]);
+  if (ids.size() > max) s += fmt::format("{} (+{}{})", ellipsis, ids.size() - max, more);
+  return s;
+}
 
 // How much a diff entry grew: new TIDs for one process, else the count rise.
 std::size_t growth(const Diff& d, const DiffEntry& e);

@@ -10,12 +10,7 @@
 namespace threadleak {
 namespace {
 
-std::string tid_list(const std::vector<int>& tids, std::size_t max) {
-  std::string s;
-  for (std::size_t i = 0; i < tids.size() && i < max; ++i) s += fmt::format("{}{}", i ? " " : "", tids[i]);
-  if (tids.size() > max) s += fmt::format(" ... (+{} more)", tids.size() - max);
-  return s;
-}
+std::string tid_list(const std::vector<int>& tids, std::size_t max) { return detail::id_list(tids, max, " ..."); }
 
 std::string frame_line(std::size_t i, const Frame& f, bool first_own, bool color) {
   std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module, f.rel_pc)
