@@ -106,13 +106,6 @@ class Freezer {
     stopped_.clear();
   }
 
-  // The stopped threads, in TID order.
-  std::vector<int> tids() const {
-    std::vector<int> out;
-    out.reserve(stopped_.size());
-    for (const auto& kv : stopped_) out.push_back(kv.first);
-    return out;
-  }
   std::size_t size() const { return stopped_.size(); }
 
  private:
@@ -234,31 +227,43 @@ void read_stacks(int pid, int mem_fd, std::vector<StackCopy>& copies) {
   throw Error(fmt::format("{}: cannot trace thread {}: {}", who(pid), tid, errno_text(err)));
 }
 
-// Seizes every thread, re-listing tasks until the set is stable. All the
-// threads of one listing are interrupted before the first wait, so they
-// stop concurrently; each is handed to `stopped` as soon as it has stopped
-// (a stopped thread's registers and stack no longer change, so copying it
-// then is as good as copying it once all are stopped, and the copying
-// overlaps the stopping of the others).
-// Threads in `others` are left alone (another tracer thread has them);
-// `tids` is the first listing, if already made.
+struct SeizeFailure {
+  int tid = 0;
+  int err = 0;   // errno of the failed PTRACE_SEIZE; 0: none failed
+};
+
+// Seizes and interrupts all of `tids` first, then waits for each and hands
+// it to `stopped` as soon as it has stopped: the threads stop concurrently,
+// and a stopped thread's registers and stack no longer change, so copying
+// it then is as good as copying it once all are stopped (and overlaps the
+// stopping of the others). A thread that exited meanwhile is skipped. On a
+// failed seize, returns at once; what was seized stays held by `fr`.
+template <typename OnStopped>
+SeizeFailure seize_and_wait(Freezer& fr, const std::vector<int>& tids, OnStopped&& stopped) {
+  std::vector<int> seized;
+  for (int tid : tids) {
+    int err = fr.seize(tid);
+    if (err == ESRCH) continue;       // exited between listing and seizing
+    if (err) return {tid, err};
+    seized.push_back(tid);
+  }
+  for (int tid : seized)
+    if (fr.wait_stopped(tid)) stopped(tid);
+  return {};
+}
+
+// Seizes every thread, re-listing tasks until no new one appears. Threads
+// in `others` are left alone (another tracer thread has them); `tids` is
+// the first listing, if already made.
 template <typename OnStopped>
 void freeze_all(int pid, Freezer& fr, OnStopped&& stopped, std::vector<int> tids,
                 const std::vector<int>& others) {
   std::set<int> seen(others.begin(), others.end());
   for (int round = 0; round < kMaxRescans; ++round) {
     if (round > 0 || tids.empty()) tids = list_tasks(pid);
-    std::vector<int> seized;
-    for (int tid : tids) {
-      if (!seen.insert(tid).second) continue;
-      int err = fr.seize(tid);
-      if (err == ESRCH) continue;       // exited between listing and seizing
-      if (err) fail_seize(pid, tid, err);
-      seized.push_back(tid);
-    }
-    for (int tid : seized)
-      if (fr.wait_stopped(tid)) stopped(tid);
-    if (seized.empty()) return;
+    std::erase_if(tids, [&](int tid) { return !seen.insert(tid).second; });
+    if (tids.empty()) return;
+    if (SeizeFailure f = seize_and_wait(fr, tids, stopped); f.err) fail_seize(pid, f.tid, f.err);
   }
 }
 
@@ -337,14 +342,17 @@ class SecondTracer {
 
   const std::vector<int>& tids() const { return tids_; }
 
-  // Waits until its threads are stopped and copied; the errno of a failed
-  // seize (0 if none) and, through the arguments, what it copied.
-  int wait_copied(std::vector<RawThread>& threads, std::vector<StackCopy>& copies, std::size_t& stopped) {
+  struct Outcome {
+    std::size_t stopped = 0;   // threads it holds stopped
+    SeizeFailure failure;
+  };
+  // Waits until its threads are stopped and copied; moves the copies into
+  // `threads` and `copies`.
+  Outcome wait_copied(std::vector<RawThread>& threads, std::vector<StackCopy>& copies) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return copied_; });
     copier_.finish(threads, copies);
-    stopped = stopped_;
-    return err_;
+    return outcome_;
   }
 
   // Tells the worker to detach its threads, without waiting.
@@ -365,19 +373,9 @@ class SecondTracer {
  private:
   void run() {
     Freezer fr;
-    int err = 0;
-    std::vector<int> seized;
-    for (int tid : tids_) {
-      int e = fr.seize(tid);
-      if (e == ESRCH) continue;
-      if (e) { err = e; err_tid_ = tid; break; }
-      seized.push_back(tid);
-    }
-    for (int tid : seized)
-      if (fr.wait_stopped(tid)) copier_.copy(tid);
+    SeizeFailure failure = seize_and_wait(fr, tids_, [&](int tid) { copier_.copy(tid); });
     std::unique_lock lock(mu_);
-    err_ = err;
-    stopped_ = fr.size();
+    outcome_ = {fr.size(), failure};
     copied_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return thaw_; });
@@ -391,11 +389,7 @@ class SecondTracer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool copied_ = false, thaw_ = false;   // guarded by mu_
-  int err_ = 0;
-  std::size_t stopped_ = 0;
-
- public:
-  int err_tid_ = 0;
+  Outcome outcome_;                      // guarded by mu_
 };
 
 }  // namespace
@@ -437,9 +431,9 @@ std::unique_ptr<Target> open_live(const Source& src) {
                second ? second->tids() : std::vector<int>{});
     std::size_t stopped = fr.size();
     if (second) {
-      std::size_t more = 0;
-      if (int err = second->wait_copied(t->threads, copies, more)) fail_seize(pid, second->err_tid_, err);
-      stopped += more;
+      SecondTracer::Outcome o = second->wait_copied(t->threads, copies);
+      if (o.failure.err) fail_seize(pid, o.failure.tid, o.failure.err);
+      stopped += o.stopped;
     }
     if (stopped == 0) throw Error(who(pid) + ": process exited before it could be read");
     frozen_ms = ms_since(t0);
