@@ -192,14 +192,31 @@ run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
   rm -f "$dir"/core.*
 }
 
+# The tables' header and separator, one column per scenario in `cols`
+# (print_tables' local, seen here by bash's dynamic scoping).
+table_head() {
+  local line="| tool |" sep="|---|" sc
+  for sc in "${cols[@]}"; do line+=" $sc |"; sep+="---|"; done
+  echo "$line"; echo "$sep"
+}
+
+# table_rows ARRAY TOOL...: a row per tool, cells from the associative
+# array ARRAY keyed "tool|scenario".
+table_rows() {
+  local -n cells=$1
+  shift
+  local tool sc line
+  for tool in "$@"; do
+    line="| $tool |"; for sc in "${cols[@]}"; do line+=" ${cells[$tool|$sc]:-} |"; done; echo "$line"
+  done
+}
+
 print_tables() {
-  local cols=("$@") tool sc line sep
+  local cols=("$@") tool sc line
   local rows=(threadleak "threadleak diff" eu-stack gdb lldb)
   echo
   echo "Cores: wall, max RSS, and wall relative to \`threadleak stacks\` on the same core"
-  line="| tool |"; sep="|---|"
-  for sc in "${cols[@]}"; do line+=" $sc |"; sep+="---|"; done
-  echo "$line"; echo "$sep"
+  table_head
   for tool in "${rows[@]}"; do
     line="| $tool |"
     for sc in "${cols[@]}"; do
@@ -216,16 +233,12 @@ print_tables() {
   done
   echo
   echo "Cores: CPU seconds (user+sys) - what to compare when the machine is busy"
-  line="| tool |"; for sc in "${cols[@]}"; do line+=" $sc |"; done; echo "$line"; echo "$sep"
-  for tool in "${rows[@]}"; do
-    line="| $tool |"; for sc in "${cols[@]}"; do line+=" ${cpu[$tool|$sc]:-} |"; done; echo "$line"
-  done
+  table_head
+  table_rows cpu "${rows[@]}"
   echo
   echo "Live: the target's longest pause (1 ms ticker's gap) during one look, and the tool's run time"
-  line="| tool |"; for sc in "${cols[@]}"; do line+=" $sc |"; done; echo "$line"; echo "$sep"
-  for tool in "${live_tools[@]}"; do
-    line="| $tool |"; for sc in "${cols[@]}"; do line+=" ${live[$tool|$sc]:-} |"; done; echo "$line"
-  done
+  table_head
+  table_rows live "${live_tools[@]}"
 }
 
 echo "bench: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), cap ${cap} s, threadleak $tl" >&2
