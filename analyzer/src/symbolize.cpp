@@ -120,10 +120,11 @@ std::vector<Frame> Symbolizer::lookup(std::uint64_t pc) {
   GElf_Off off = 0;
   GElf_Sym sym;
   if (const char* s = dwfl_module_addrinfo(mod, pc, &off, &sym, nullptr, nullptr, nullptr)) {
-    f.function = demangle(s);
+    std::string name = demangle(s);
     // Versioned symbols ("clock_nanosleep@GLIBC_2.2.5", "...@@GLIBC_2.34"):
     // the version says nothing to a reader and gets in the way of matching.
-    if (auto at = f.function.find('@'); at != std::string::npos && at > 0) f.function.resize(at);
+    if (auto at = name.find('@'); at != std::string::npos && at > 0) name.resize(at);
+    f.function = name;
     f.offset = off;
   }
   if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {

@@ -4,7 +4,8 @@
 // symbolized frames (innermost first) and the state the thread is blocked
 // in. Sources (a core, a live PID, a snapshot file) all produce one; the
 // later stages (group, diff, report) only read it. Everything here is plain
-// data: values own their strings and vectors, nothing points into libdw.
+// data: values own their strings and vectors, nothing points into libdw;
+// a frame's strings are Interned (interned.hpp), so frames copy cheaply.
 //
 //   threadleak::Snapshot snap = threadleak::capture(threadleak::Source::core("core.1"));
 //   for (const threadleak::Thread& t : snap.threads)
@@ -15,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "threadleak/interned.hpp"
 
 namespace threadleak {
 
@@ -44,11 +47,11 @@ std::optional<State> state_from_string(const std::string& s);
 struct Frame {
   std::uint64_t pc = 0;          // absolute address in the target
   std::uint64_t rel_pc = 0;      // pc relative to the module's load address (stable across ASLR)
-  std::string module;            // module file name (basename), "" if none
-  std::string build_id;          // hex, "" if unknown
-  std::string function;          // demangled; "" if no symbol covers pc
+  Interned module;               // module file name (basename), "" if none
+  Interned build_id;             // hex, "" if unknown
+  Interned function;             // demangled; "" if no symbol covers pc
   std::uint64_t offset = 0;      // pc - function start (0 for inlined frames)
-  std::string file;              // source file when DWARF says, else ""
+  Interned file;                 // source file when DWARF says, else ""
   int line = 0;                  // 0 when unknown
   bool inlined = false;          // an inlined call expanded from the next outer frame's pc
   bool own_code = false;         // in the main executable, not inlined from a system header (/usr/include)

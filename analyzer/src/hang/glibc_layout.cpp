@@ -110,7 +110,7 @@ std::optional<std::vector<std::uint64_t>> GlibcLayouts::find(const std::vector<F
                                                              const std::vector<const char*>& members) {
   std::size_t n = std::min(frames.size(), kTopFrames);
   for (std::size_t i = 0; i < n; ++i) {
-    if (frames[i].module.rfind("libc", 0) != 0 || frames[i].function.empty()) continue;
+    if (!frames[i].module.starts_with("libc") || frames[i].function.empty()) continue;
     std::uint64_t pc = i == 0 ? frames[i].pc : frames[i].pc - 1;
     Dwarf_Die type;
     if (!param_type(dwfl_, pc, param, &type)) continue;

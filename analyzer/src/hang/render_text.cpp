@@ -34,8 +34,8 @@ std::string stack(const Snapshot& s, int tid) {
                                 detail::state_label(t->state, t->syscall_name));
   for (std::size_t i = 0; i < t->frames.size(); ++i) {
     const Frame& f = t->frames[i];
-    std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module, f.rel_pc)
-                                          : f.function;
+    std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module.str(), f.rel_pc)
+                                          : f.function.str();
     out += fmt::format("    #{:<2} {}{}\n", i, name, f.file.empty() ? "" : fmt::format(" at {}:{}", f.file, f.line));
   }
   return out;

@@ -13,8 +13,8 @@ namespace {
 std::string tid_list(const std::vector<int>& tids, std::size_t max) { return detail::id_list(tids, max, " ..."); }
 
 std::string frame_line(std::size_t i, const Frame& f, bool first_own, bool color) {
-  std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module, f.rel_pc)
-                                        : f.function;
+  std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module.str(), f.rel_pc)
+                                        : f.function.str();
   std::string s = fmt::format("{} #{:<2} {:#018x} {}", first_own ? "=>" : "  ", i, f.pc, name);
   if (!f.function.empty() && !f.inlined && f.offset) s += fmt::format(" +{:#x}", f.offset);
   if (f.inlined) s += " (inlined)";
@@ -37,7 +37,7 @@ std::string where(const Frame& f) {
 
 // goleak's words: "N goroutines in state sleep, with time.Sleep on top of the stack".
 std::string goroutine_tail(const Group& g, const std::string& ids, bool color) {
-  std::string top = g.frames.empty() ? std::string("nothing") : g.frames.front().function;
+  std::string top = g.frames.empty() ? std::string("nothing") : g.frames.front().function.str();
   return fmt::format("in state {}, with {} on top of the stack: {}\n", label(g, color), top, ids);
 }
 
