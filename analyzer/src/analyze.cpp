@@ -1,6 +1,7 @@
 // capture(): source -> unwind -> symbolize -> classify, into a Snapshot.
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -88,10 +89,12 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
   } else {
-    SymbolPreload preload(t, current_pcs(t));
-    stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload.add(st.frames); });
+    // A core may have started loading debug info already (open_core).
+    std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
+    if (!preload) preload = std::make_shared<SymbolPreload>(t, current_pcs(t));
+    stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload->add(st.frames); });
     timer.mark("unwind");
-    preloaded = preload.take();
+    preloaded = preload->take();
     timer.mark("wait for the symbolizing thread");
   }
   std::unique_ptr<Symbolizer> own;
@@ -162,6 +165,13 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
   if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
   auto t = open_core(src);
   Snapshot s = analyze_target(*t, opts);
+  if (opts.keep_until_exit) {
+    static std::mutex mu;
+    static std::vector<std::unique_ptr<Target>> kept;   // still reachable: not a leak
+    std::lock_guard lock(mu);
+    kept.push_back(std::move(t));
+    return s;
+  }
   PhaseTimer timer;
   t.reset();
   timer.mark("release the core");

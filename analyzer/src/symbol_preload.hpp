@@ -29,7 +29,9 @@ class SymbolPreload {
   // Does nothing if the target cannot report its modules again (then
   // take() gives nothing and the caller symbolizes through t.dwfl).
   // Otherwise starts the worker on the debug info of the modules holding
-  // `pcs` and of the main executable. `t` must outlive this object.
+  // `pcs`, of the main executable and of the C library. `t` must outlive
+  // this object; the worker reads t.setup, t.report_modules_again and
+  // t.entry, which must not change until take().
   SymbolPreload(const Target& t, std::vector<std::uint64_t> pcs);
   ~SymbolPreload();
   SymbolPreload(const SymbolPreload&) = delete;

@@ -1,5 +1,7 @@
 #include "symbolize.hpp"
 
+#include "scope_index.hpp"
+
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -54,34 +56,49 @@ int call_line(Dwarf_Die* inl) {
   return static_cast<int>(line);
 }
 
-// Expands inlined calls at pc: innermost first. `base` is the frame for the
-// real (outermost) function; its file:line is the line table's for pc.
-// dwarf_getscopes finds the innermost scope; dwarf_getscopes_die then walks
-// out through the abstract origins, which sees every level of nesting.
-void expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::vector<Frame>& out) {
-  Dwarf_Addr bias;
-  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+// libdw's walk for the scopes at pc: dwarf_getscopes finds the innermost
+// scope; dwarf_getscopes_die then walks out through the abstract origins,
+// which sees every level of nesting.
+std::vector<Dwarf_Die> libdw_scope_chain(Dwarf_Die* cu, Dwarf_Addr pc) {
   Dwarf_Die* scopes = nullptr;
-  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+  int n = dwarf_getscopes(cu, pc, &scopes);
   std::unique_ptr<Dwarf_Die, decltype(&std::free)> hold(scopes, &std::free);
   Dwarf_Die* chain = nullptr;
   int m = n > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
   std::unique_ptr<Dwarf_Die, decltype(&std::free)> hold_chain(chain, &std::free);
+  return m > 0 ? std::vector<Dwarf_Die>(chain, chain + m) : std::vector<Dwarf_Die>{};
+}
+
+}  // namespace
+
+// Expands inlined calls at pc: innermost first. `base` is the frame for the
+// real (outermost) function; its file:line is the line table's for pc.
+void Symbolizer::expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::vector<Frame>& out) {
+  Dwarf_Addr bias;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+  std::vector<Dwarf_Die> chain;
+  if (cu && libdw_scopes_wanted()) {
+    chain = libdw_scope_chain(cu, pc - bias);
+  } else if (cu) {
+    auto& index = scopes_[{mod, dwarf_dieoffset(cu)}];
+    if (!index) index = std::make_unique<ScopeIndex>(cu);
+    chain = index->chain(pc - bias);
+  }
   std::string file = base.file;
   int line = base.line;
-  for (int i = 0; i < m; ++i) {
-    int tag = dwarf_tag(&chain[i]);
+  for (Dwarf_Die& die : chain) {
+    int tag = dwarf_tag(&die);
     if (tag == DW_TAG_subprogram) break;
     if (tag != DW_TAG_inlined_subroutine) continue;
     Frame f = base;
-    f.function = die_function_name(&chain[i]);
+    f.function = die_function_name(&die);
     f.offset = 0;
     f.inlined = true;
     f.file = file;
     f.line = line;
     out.push_back(f);
-    file = call_file(cu, &chain[i]);
-    line = call_line(&chain[i]);
+    file = call_file(cu, &die);
+    line = call_line(&die);
   }
   Frame outer = base;
   outer.file = file;
@@ -89,6 +106,7 @@ void expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::
   out.push_back(outer);
 }
 
+namespace {
 }  // namespace
 
 std::string demangle(const char* name) {

@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "scope_index.hpp"
 #include "threadleak/snapshot.hpp"
 #include "unwind.hpp"
 
@@ -26,9 +30,12 @@ class Symbolizer {
 
  private:
   std::vector<Frame> lookup(std::uint64_t lookup_pc);
+  void expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame& base, std::vector<Frame>& out);
   Dwfl* dwfl_;
   std::uint64_t entry_;
   std::unordered_map<std::uint64_t, std::vector<Frame>> cache_;
+  // Per compilation unit (module, unit offset), built on first use.
+  std::map<std::pair<Dwfl_Module*, Dwarf_Off>, std::unique_ptr<ScopeIndex>> scopes_;
 };
 
 std::string demangle(const char* name);

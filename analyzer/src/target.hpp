@@ -17,6 +17,7 @@
 namespace threadleak::detail {
 
 namespace golang { struct GoCapture; }
+class SymbolPreload;
 
 // x86-64 `struct user_regs_struct`, the layout of NT_PRSTATUS pr_reg and of
 // PTRACE_GETREGS.
@@ -78,6 +79,9 @@ struct Target {
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`
   DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
+  // Debug info loading already under way (symbol_preload.hpp), if the
+  // source could start it early; last, so it stops before the rest goes.
+  std::shared_ptr<SymbolPreload> preload;
 };
 
 // Opens a core file. Throws Error naming the file on anything fatal.

@@ -9,7 +9,8 @@
 namespace threadleak::detail {
 
 CoreMemory::CoreMemory(int fd, std::vector<Segment> segments)
-    : fd_(fd), segments_(std::move(segments)), slots_(kSlots), pages_(kSlots * kPage) {
+    : fd_(fd), segments_(std::move(segments)), slots_(kSlots),
+      pages_(new (std::align_val_t(kPage)) unsigned char[kSlots * kPage]) {
   std::sort(segments_.begin(), segments_.end(),
             [](const Segment& a, const Segment& b) { return a.vaddr < b.vaddr; });
 }

@@ -114,4 +114,53 @@ void parse_core_notes(std::string_view data, CoreNotes& out) {
   }
 }
 
+namespace {
+
+// The length of the run of whole notes at the start of data.
+std::size_t whole_notes(std::string_view data) {
+  std::size_t off = 0;
+  while (off + 12 <= data.size()) {
+    auto namesz = load<std::uint32_t>(data, off);
+    auto descsz = load<std::uint32_t>(data, off + 4);
+    if (namesz > data.size() || descsz > data.size()) break;
+    std::size_t desc_end = off + 12 + align4(namesz) + descsz;
+    if (desc_end == data.size()) return desc_end;   // the last note need not be padded
+    std::size_t end = off + 12 + align4(namesz) + align4(descsz);
+    if (end > data.size()) break;
+    off = end;
+  }
+  return off;
+}
+
+CoreNotes module_notes_only(std::string_view data) {
+  CoreNotes n;
+  parse_core_notes(data, n);
+  CoreNotes out;
+  out.entry = n.entry;
+  out.vdso = n.vdso;
+  out.files = std::move(n.files);
+  return out;
+}
+
+}  // namespace
+
+std::optional<CoreNotes> find_module_notes(std::string_view head, std::string_view tail, std::uint64_t tail_at) {
+  CoreNotes h = module_notes_only(head.substr(0, whole_notes(head)));
+  if (!h.files.empty()) return h;
+  constexpr std::string_view kCore("CORE\0", 5);
+  // The first aligned "CORE" header from which whole notes run exactly to the end.
+  for (std::size_t off = (4 - tail_at % 4) % 4; off + 12 + 8 <= tail.size(); off += 4) {
+    if (load<std::uint32_t>(tail, off) != 5 || tail.substr(off + 12, 5) != kCore) continue;
+    std::string_view rest = tail.substr(off);
+    if (whole_notes(rest) != rest.size()) continue;
+    CoreNotes t = module_notes_only(rest);
+    return t.files.empty() ? std::nullopt : std::optional<CoreNotes>(std::move(t));
+  }
+  return std::nullopt;
+}
+
+bool same_modules(const CoreNotes& a, const CoreNotes& b) {
+  return a.entry == b.entry && a.vdso == b.vdso && a.files == b.files;
+}
+
 }  // namespace threadleak::detail
