@@ -86,6 +86,14 @@ struct Target {
 
 // Opens a core file. Throws Error naming the file on anything fatal.
 std::unique_ptr<Target> open_core(const Source& src);
+// How the calling thread's last open_core went (for tests): whether the
+// modules were found at the notes' ends and debug info started loading
+// before the notes were read, and whether the full notes confirmed it.
+struct CoreOpenStats {
+  bool early_modules = false;
+  bool early_confirmed = false;
+};
+CoreOpenStats last_core_open_stats();
 // Freezes a live process briefly, copies registers and stacks, thaws it.
 std::unique_ptr<Target> open_live(const Source& src);
 // Reads a snapshot file written by to_snapshot_json.

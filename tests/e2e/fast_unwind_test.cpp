@@ -12,6 +12,7 @@
 #include "hang_zoo.hpp"
 #include "harness.hpp"
 #include "threadleak/threadleak.hpp"
+#include "target.hpp"
 #include "unwind.hpp"
 
 namespace {
@@ -83,6 +84,11 @@ TEST(FastUnwind, AgreesWithLibdwflOnAKernelCrashCore) {
   std::string core = dir + "/core";
   ASSERT_TRUE(std::filesystem::exists(core)) << "no kernel core in " << dir;
   EXPECT_GT(expect_same_stacks(core), 0u);
+  // The kernel writes the module notes after the first thread's: found
+  // there before the rest of the notes were read (core_notes.hpp).
+  threadleak::detail::CoreOpenStats open = threadleak::detail::last_core_open_stats();
+  EXPECT_TRUE(open.early_modules);
+  EXPECT_TRUE(open.early_confirmed);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "harness.hpp"
 #include "threadleak/threadleak.hpp"
+#include "target.hpp"
 #include "unwind.hpp"
 
 namespace {
@@ -25,6 +26,12 @@ Capture capture_park(int n) {
   std::string core = tl_test::gcore(p.pid(), tl_test::temp_dir());
   p.kill_now();
   threadleak::Snapshot s = threadleak::capture(threadleak::Source::path(core));
+  // gcore writes the module notes last: found there, debug info started
+  // loading before the ~3.5 KB per thread of notes were read, and the full
+  // read agreed.
+  threadleak::detail::CoreOpenStats open = threadleak::detail::last_core_open_stats();
+  EXPECT_TRUE(open.early_modules);
+  EXPECT_TRUE(open.early_confirmed);
   EXPECT_EQ(ready, "ready " + std::to_string(s.threads.size()));
   for (const auto& t : s.threads) EXPECT_EQ(t.error, "") << "thread " << t.tid;
   return {s.threads.size(), threadleak::detail::last_unwind_stats()};

@@ -204,17 +204,23 @@ void read_notes(const std::string& path, int fd, Layout& lay) {
 }
 
 // NT_FILE and NT_AUXV before the whole notes are read (find_module_notes):
-// the first 256 KiB and the last 1 MiB of a single note segment.
+// from the first 256 KiB and the last 64 KiB of a single note segment, or
+// its last 1 MiB if the module notes are larger than that.
 std::optional<CoreNotes> early_module_notes(const std::string& path, int fd, const Layout& lay) {
   if (lay.note_segments.size() != 1) return std::nullopt;
   const NoteSegment& n = lay.note_segments.front();
   std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(n.size, 256 << 10)), '\0');
   head.resize(read_into(path, fd, n.offset, head.data(), head.size()));
-  std::uint64_t tail_at = n.size - std::min<std::uint64_t>(n.size, 1 << 20);
-  std::string tail(static_cast<std::size_t>(n.size - tail_at), '\0');
-  if (tail_at < head.size()) tail.clear();   // the head holds the whole segment
-  else tail.resize(read_into(path, fd, n.offset + tail_at, tail.data(), tail.size()));
-  return find_module_notes(head, tail, tail_at);
+  if (head.size() >= n.size) return find_module_notes(head, {}, n.size);   // the head is all of it
+  std::optional<CoreNotes> found;
+  for (std::uint64_t want : {std::uint64_t{64} << 10, std::uint64_t{1} << 20}) {
+    std::uint64_t tail_at = n.size - std::min(n.size, want);
+    std::string tail(static_cast<std::size_t>(n.size - tail_at), '\0');
+    tail.resize(read_into(path, fd, n.offset + tail_at, tail.data(), tail.size()));
+    found = find_module_notes(head, tail, tail_at);
+    if (found || tail_at == 0) break;
+  }
+  return found;
 }
 
 bool is_crash_signal(int sig) {
@@ -315,9 +321,15 @@ void warn_exe_mismatch(Target& t, const Source& src, const std::string& exe_id) 
                        "; the executable's frames show as module+offset");
 }
 
+
+thread_local CoreOpenStats g_last_open;
+
 }  // namespace
 
+CoreOpenStats last_core_open_stats() { return g_last_open; }
+
 std::unique_ptr<Target> open_core(const Source& src) {
+  g_last_open = {};
   elf_version(EV_CURRENT);
   PhaseTimer timer;
   std::string exe_id = check_exe(src);
@@ -344,11 +356,14 @@ std::unique_ptr<Target> open_core(const Source& src) {
       t->entry = early->entry;
       use_modules(*t, mods);
       t->preload = std::make_shared<SymbolPreload>(*t, std::vector<std::uint64_t>{});
+      g_last_open.early_modules = true;
+      if (log_enabled()) log(fmt::format("{} modules from the notes' ends: debug info loading started", mods->size()));
     }
   }
   timer.mark("core segments and early modules");
   read_notes(src.file, t->fd.get(), lay);
-  if (t->preload && !same_modules(*early, lay.notes)) {
+  g_last_open.early_confirmed = t->preload && same_modules(*early, lay.notes);
+  if (t->preload && !g_last_open.early_confirmed) {
     log("the notes' ends did not tell the modules right: loading debug info again");
     t->preload.reset();
     t->report_modules_again = nullptr;
