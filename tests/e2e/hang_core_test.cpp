@@ -90,12 +90,9 @@ TEST(HangCore, SelfDeadlock) {
 }
 
 TEST(HangCore, CrashWhileHoldingALockKernelCore) {
-  std::string dir = temp_dir();
-  Zoo z = start_zoo("crash", {"--dir", dir});
-  z.proc->send("crash");
-  ASSERT_TRUE(wait_dead(z.pid()));
-  std::string core = dir + "/core";
-  ASSERT_TRUE(std::filesystem::exists(core)) << "no kernel core in " << dir << " (core_pattern must be 'core')";
+  Zoo z;
+  std::string core = zoo_kernel_core(z);
+  if (HasFailure()) return;
   auto j = threadleak_json({"hang", core}, 0);
   const auto& c = j.at("crash");
   EXPECT_EQ(c.at("tid"), z.tid["holder"]);

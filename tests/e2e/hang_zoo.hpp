@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -39,6 +40,14 @@ inline Zoo start_zoo(const std::string& scenario, const std::vector<std::string>
     if (what == "tid") z.tid[name] = std::stoi(value);
     if (what == "lock") z.lock[name] = value;
   }
+}
+
+// A gcore'd core of a running scenario (the process is killed after).
+inline std::string zoo_gcore(const std::string& scenario) {
+  Zoo z = start_zoo(scenario);
+  std::string core = gcore(z.pid(), temp_dir());
+  z.proc->kill_now();
+  return core;
 }
 
 // A cycle as the analyzer reports it: thread i waits for lock i, rotated so
@@ -82,6 +91,18 @@ inline bool wait_dead(pid_t pid, int timeout_s = 60) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+// The "crash" scenario dumped by the kernel (core_pattern must be "core"):
+// its path, with the scenario's TIDs and locks in `z`.
+inline std::string zoo_kernel_core(Zoo& z) {
+  std::string dir = temp_dir();
+  z = start_zoo("crash", {"--dir", dir});
+  z.proc->send("crash");
+  EXPECT_TRUE(wait_dead(z.pid()));
+  std::string core = dir + "/core";
+  EXPECT_TRUE(std::filesystem::exists(core)) << "no kernel core in " << dir << " (core_pattern must be 'core')";
+  return core;
 }
 
 }  // namespace tl_test

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 
 #include "hang_zoo.hpp"
 #include "harness.hpp"
@@ -58,20 +57,14 @@ TEST(ScopeIndex, AgreesWithLibdwOnPark) {
 TEST(ScopeIndex, AgreesWithLibdwOnHangZoo) {
   for (const char* scenario : {"abba", "convoy", "self"}) {
     SCOPED_TRACE(scenario);
-    tl_test::Zoo z = tl_test::start_zoo(scenario);
-    std::string core = tl_test::gcore(z.pid(), tl_test::temp_dir());
-    z.proc->kill_now();
-    EXPECT_GT(expect_same_frames(core), 0u);
+    EXPECT_GT(expect_same_frames(tl_test::zoo_gcore(scenario)), 0u);
   }
 }
 
 TEST(ScopeIndex, AgreesWithLibdwOnAKernelCrashCore) {
-  std::string dir = tl_test::temp_dir();
-  tl_test::Zoo z = tl_test::start_zoo("crash", {"--dir", dir});
-  z.proc->send("crash");
-  ASSERT_TRUE(tl_test::wait_dead(z.pid()));
-  std::string core = dir + "/core";
-  ASSERT_TRUE(std::filesystem::exists(core)) << "no kernel core in " << dir;
+  tl_test::Zoo z;
+  std::string core = tl_test::zoo_kernel_core(z);
+  if (HasFailure()) return;
   EXPECT_GT(expect_same_frames(core), 0u);
 }
 
