@@ -119,22 +119,6 @@ ElfPtr backend_elf() {
   return ElfPtr(elf_memory(reinterpret_cast<char*>(const_cast<Elf64_Ehdr*>(&image)), sizeof image));
 }
 
-std::size_t align4(std::uint64_t n) { return static_cast<std::size_t>((n + 3) & ~std::uint64_t{3}); }
-
-// Length of the complete notes at the start of data (a note's header says
-// how long it is); a note cut off at the end is left for the next chunk.
-std::size_t complete_notes(std::string_view data) {
-  std::size_t off = 0;
-  while (off + 12 <= data.size()) {
-    std::uint32_t namesz, descsz;
-    std::memcpy(&namesz, data.data() + off, 4);
-    std::memcpy(&descsz, data.data() + off + 4, 4);
-    std::uint64_t end = off + 12 + align4(namesz) + align4(descsz);
-    if (end > data.size()) break;
-    off = static_cast<std::size_t>(end);
-  }
-  return off;
-}
 
 // Parses a PT_NOTE segment in chunks through one reused buffer: a
 // 10,000-thread core has ~35 MB of notes, mostly registers we skip
@@ -148,7 +132,7 @@ void parse_note_segment(const std::string& path, int fd, std::uint64_t off, std:
     std::size_t got = read_into(path, fd, off + pos, buf.data(), want);
     bool last = pos + got >= len || got < want;
     std::string_view chunk(buf.data(), got);
-    std::size_t n = last ? got : complete_notes(chunk);
+    std::size_t n = last ? got : whole_notes(chunk, false);
     if (n == 0 && !last) {    // one note larger than the buffer: grow it
       buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, 2 * buf.size())));
       continue;
@@ -321,7 +305,6 @@ void warn_exe_mismatch(Target& t, const Source& src, const std::string& exe_id) 
                        "; the executable's frames show as module+offset");
 }
 
-
 thread_local CoreOpenStats g_last_open;
 
 }  // namespace
@@ -363,8 +346,8 @@ std::unique_ptr<Target> open_core(const Source& src) {
   timer.mark("core segments and early modules");
   read_notes(src.file, t->fd.get(), lay);
   g_last_open.early_confirmed = t->preload && same_modules(*early, lay.notes);
-  if (t->preload && !g_last_open.early_confirmed) {
-    log("the notes' ends did not tell the modules right: loading debug info again");
+  if (!g_last_open.early_confirmed) {   // the modules come from the full notes
+    if (t->preload) log("the notes' ends did not tell the modules right: loading debug info again");
     t->preload.reset();
     t->report_modules_again = nullptr;
     mods.reset();

@@ -116,22 +116,6 @@ void parse_core_notes(std::string_view data, CoreNotes& out) {
 
 namespace {
 
-// The length of the run of whole notes at the start of data.
-std::size_t whole_notes(std::string_view data) {
-  std::size_t off = 0;
-  while (off + 12 <= data.size()) {
-    auto namesz = load<std::uint32_t>(data, off);
-    auto descsz = load<std::uint32_t>(data, off + 4);
-    if (namesz > data.size() || descsz > data.size()) break;
-    std::size_t desc_end = off + 12 + align4(namesz) + descsz;
-    if (desc_end == data.size()) return desc_end;   // the last note need not be padded
-    std::size_t end = off + 12 + align4(namesz) + align4(descsz);
-    if (end > data.size()) break;
-    off = end;
-  }
-  return off;
-}
-
 CoreNotes module_notes_only(std::string_view data) {
   CoreNotes n;
   parse_core_notes(data, n);
@@ -144,15 +128,30 @@ CoreNotes module_notes_only(std::string_view data) {
 
 }  // namespace
 
+std::size_t whole_notes(std::string_view data, bool at_segment_end) {
+  std::size_t off = 0;
+  while (off + 12 <= data.size()) {
+    auto namesz = load<std::uint32_t>(data, off);
+    auto descsz = load<std::uint32_t>(data, off + 4);
+    if (namesz > data.size() || descsz > data.size()) break;
+    std::size_t desc_end = off + 12 + align4(namesz) + descsz;
+    if (at_segment_end && desc_end == data.size()) return desc_end;   // the last note need not be padded
+    std::size_t end = off + 12 + align4(namesz) + align4(descsz);
+    if (end > data.size()) break;
+    off = end;
+  }
+  return off;
+}
+
 std::optional<CoreNotes> find_module_notes(std::string_view head, std::string_view tail, std::uint64_t tail_at) {
-  CoreNotes h = module_notes_only(head.substr(0, whole_notes(head)));
+  CoreNotes h = module_notes_only(head.substr(0, whole_notes(head, false)));
   if (!h.files.empty()) return h;
   constexpr std::string_view kCore("CORE\0", 5);
   // The first aligned "CORE" header from which whole notes run exactly to the end.
   for (std::size_t off = (4 - tail_at % 4) % 4; off + 12 + 8 <= tail.size(); off += 4) {
     if (load<std::uint32_t>(tail, off) != 5 || tail.substr(off + 12, 5) != kCore) continue;
     std::string_view rest = tail.substr(off);
-    if (whole_notes(rest) != rest.size()) continue;
+    if (whole_notes(rest, true) != rest.size()) continue;
     CoreNotes t = module_notes_only(rest);
     return t.files.empty() ? std::nullopt : std::optional<CoreNotes>(std::move(t));
   }

@@ -34,6 +34,11 @@ struct CoreNotes {
 // Parses one PT_NOTE segment's bytes into `out`. Never reads past `data`.
 void parse_core_notes(std::string_view data, CoreNotes& out);
 
+// The length of the run of whole notes at the start of data: a note cut
+// off at the end is left out (for the next chunk). At the end of a segment
+// the last note's padding may be missing.
+std::size_t whole_notes(std::string_view data, bool at_segment_end);
+
 // The notes that place the modules (NT_FILE, NT_AUXV), found without
 // reading the whole segment, which at 10,000 threads is ~35 MB of mostly
 // registers: the kernel writes them after the first thread's notes, gdb's
