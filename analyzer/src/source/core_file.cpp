@@ -119,7 +119,6 @@ ElfPtr backend_elf() {
   return ElfPtr(elf_memory(reinterpret_cast<char*>(const_cast<Elf64_Ehdr*>(&image)), sizeof image));
 }
 
-
 // Parses a PT_NOTE segment in chunks through one reused buffer: a
 // 10,000-thread core has ~35 MB of notes, mostly registers we skip
 // (FPREGSET, XSTATE), and holding them whole cost page faults and RSS.
