@@ -1,7 +1,5 @@
 #include "symbolize.hpp"
 
-#include "scope_index.hpp"
-
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -84,7 +82,7 @@ void Symbolizer::expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame&
     if (!index) index = std::make_unique<ScopeIndex>(cu);
     chain = index->chain(pc - bias);
   }
-  std::string file = base.file;
+  Interned file = base.file;
   int line = base.line;
   for (Dwarf_Die& die : chain) {
     int tag = dwarf_tag(&die);
@@ -105,9 +103,6 @@ void Symbolizer::expand_inlines(Dwfl_Module* mod, std::uint64_t pc, const Frame&
   outer.line = line;
   out.push_back(outer);
 }
-
-namespace {
-}  // namespace
 
 std::string demangle(const char* name) {
   if (!name) return {};
