@@ -60,11 +60,11 @@ int run_hang_command() {
   src.exe = a.exe;
   src.sysroot = a.sysroot;
   src.debug_dirs = a.debug_dirs;
-  Snapshot snap = capture(src);
+  Snapshot snap = capture(src, ::cli::ends_soon());
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   HangReport h = analyze_hang(snap);
   ::cli::write_output(render(::cli::resolve(a.fmt, a.json), snap, h, ::cli::color_wanted(a.fmt, a.out)), a.out);
-  return h.deadlocked() ? 1 : 0;
+  ::cli::exit_now(h.deadlocked() ? 1 : 0);
 }
 
 }  // namespace threadleak::cli

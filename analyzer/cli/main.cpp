@@ -90,16 +90,9 @@ threadleak::GroupBy group_by(const std::string& s) {
   return s == "function" ? threadleak::GroupBy::function : threadleak::GroupBy::pc;
 }
 
-// For commands that exit as soon as they have printed.
-threadleak::CaptureOptions ends_soon() {
-  threadleak::CaptureOptions o;
-  o.keep_until_exit = true;
-  return o;
-}
-
 int run_stacks(const InputArgs& in, const OutputArgs& o) {
   require_input(in);
-  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file), ends_soon());
+  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file), cli::ends_soon());
   auto groups = threadleak::group(snap, {group_by(o.group_by)});
   auto hang = threadleak::analyze_hang(snap);
   switch (o.format()) {
@@ -114,13 +107,13 @@ int run_stacks(const InputArgs& in, const OutputArgs& o) {
 
 int run_snapshot(const InputArgs& in, const std::string& out) {
   require_input(in);
-  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file));
+  threadleak::Snapshot snap = threadleak::capture(to_source(in, in.file), cli::ends_soon());
   for (const auto& w : snap.warnings) std::fprintf(stderr, "threadleak: warning: %s\n", w.c_str());
   cli::write_output(threadleak::to_snapshot_json(snap), out);
   if (out != "-")
     std::fprintf(stderr, "threadleak: saved %zu threads of %s to %s\n", snap.threads.size(),
                  snap.origin.c_str(), out.c_str());
-  return 0;
+  cli::exit_now(0);
 }
 
 struct DiffArgs {
@@ -147,11 +140,11 @@ int run_diff(const InputArgs& in, const DiffArgs& a, const OutputArgs& o) {
   }
   // The two captures run side by side (each is mostly one core's work);
   // the baseline's error, if both fail, is the one reported.
-  auto base_later = std::async(std::launch::async, [&] { return threadleak::capture(to_source(in, a.inputs[0]), ends_soon()); });
+  auto base_later = std::async(std::launch::async, [&] { return threadleak::capture(to_source(in, a.inputs[0]), cli::ends_soon()); });
   std::optional<threadleak::Snapshot> cur_or;
   std::exception_ptr cur_failed;
   try {
-    cur_or = threadleak::capture(to_source(in, a.inputs[1]), ends_soon());
+    cur_or = threadleak::capture(to_source(in, a.inputs[1]), cli::ends_soon());
   } catch (...) {
     cur_failed = std::current_exception();
   }

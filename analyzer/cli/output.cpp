@@ -70,4 +70,10 @@ void exit_now(int status) {
   std::_Exit(status);
 }
 
+threadleak::CaptureOptions ends_soon() {
+  threadleak::CaptureOptions o;
+  o.keep_until_exit = true;
+  return o;
+}
+
 }  // namespace cli

@@ -51,4 +51,8 @@ void write_output(const std::string& text, const std::string& path);
 // one takes longer than the kernel takes to drop the whole address space.
 [[noreturn]] void exit_now(int status);
 
+// Capture options for a command that ends with exit_now: what reading a
+// core took is left to the exit too.
+threadleak::CaptureOptions ends_soon();
+
 }  // namespace cli

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -24,9 +25,15 @@ constexpr std::uint64_t kMaxFileBytes = 1ull << 30;
 
 using nlohmann::json;
 
-std::string frame_key(const Frame& f) {
-  return fmt::format("{:x}|{:x}|{}|{}|{}|{}|{}|{}|{}|{}", f.pc, f.rel_pc, f.module, f.build_id,
-                     f.function, f.offset, f.file, f.line, f.inlined, f.own_code);
+// A frame's identity in the frame table: every field, the strings by their
+// Interned ids (equal ids = equal strings). Only equality matters here: the
+// table lists frames in the order first met.
+using FrameKey = std::tuple<std::uint64_t, std::uint64_t, const void*, const void*, const void*, std::uint64_t,
+                            const void*, int, bool, bool>;
+
+FrameKey frame_key(const Frame& f) {
+  return {f.pc, f.rel_pc, f.module.id(), f.build_id.id(), f.function.id(), f.offset,
+          f.file.id(), f.line, f.inlined, f.own_code};
 }
 
 std::uint64_t parse_hex(const json& v) {
@@ -144,7 +151,7 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
 
 std::string to_snapshot_json(const Snapshot& s) {
   json frames = json::array(), stacks = json::array(), threads = json::array();
-  std::map<std::string, std::size_t> frame_ids;
+  std::map<FrameKey, std::size_t> frame_ids;
   std::map<std::vector<std::size_t>, std::size_t> stack_ids;
   for (const auto& t : s.threads) {
     std::vector<std::size_t> ids;
