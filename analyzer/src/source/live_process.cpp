@@ -80,18 +80,13 @@ class Freezer {
   Freezer(const Freezer&) = delete;
   Freezer& operator=(const Freezer&) = delete;
 
-  // Attaches (without stopping the thread). Returns 0, or the errno of a
-  // failed seize.
+  // Seizes and interrupts tid: its pause starts here. Returns 0, or the
+  // errno of a failed seize.
   int seize(int tid) {
     if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return errno;
-    stopped_[tid] = 0;
-    return 0;
-  }
-
-  // Stops a seized thread: its pause starts here.
-  void interrupt(int tid) {
-    interrupted_at_[tid] = std::chrono::steady_clock::now();
+    stopped_[tid] = {0, std::chrono::steady_clock::now()};
     ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);   // if it exited, wait_stopped() tells
+    return 0;
   }
 
   // Waits until tid is stopped. False when it exited meanwhile.
@@ -105,16 +100,15 @@ class Freezer {
       int sig = WSTOPSIG(status);
       bool event_stop = (status >> 16) == PTRACE_EVENT_STOP;
       // A signal-delivery stop: keep the signal to hand back at detach.
-      if (!event_stop && sig != SIGTRAP) stopped_[tid] = sig;
+      if (!event_stop && sig != SIGTRAP) stopped_[tid].sig = sig;
       return true;
     }
   }
 
   void thaw() {
-    for (auto [tid, sig] : stopped_) {
-      ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));
-      if (auto it = interrupted_at_.find(tid); it != interrupted_at_.end())
-        longest_hold_ms_ = std::max(longest_hold_ms_, ms_since(it->second));
+    for (const auto& [tid, held] : stopped_) {
+      ::ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(held.sig)));
+      longest_hold_ms_ = std::max(longest_hold_ms_, ms_since(held.since));
     }
     stopped_.clear();
   }
@@ -124,8 +118,11 @@ class Freezer {
   double longest_hold_ms() const { return longest_hold_ms_; }
 
  private:
-  std::map<int, int> stopped_;  // tid -> signal to re-deliver at detach
-  std::map<int, std::chrono::steady_clock::time_point> interrupted_at_;
+  struct Held {
+    int sig;                                       // signal to re-deliver at detach
+    std::chrono::steady_clock::time_point since;   // when it was interrupted
+  };
+  std::map<int, Held> stopped_;
   double longest_hold_ms_ = 0;
 };
 
@@ -264,7 +261,6 @@ SeizeFailure seize_and_wait(Freezer& fr, const std::vector<int>& tids, OnStopped
     int err = fr.seize(tid);
     if (err == ESRCH) continue;       // exited between listing and seizing
     if (err) return {tid, err};
-    fr.interrupt(tid);
     seized.push_back(tid);
   }
   for (int tid : seized)
