@@ -26,6 +26,13 @@ threadleak=$(dirname "$build")/$(basename "$build" -fuzz)/analyzer/threadleak
 "$threadleak" snapshot --pid "$pid" -o "$work/seed-json/tiny.json" 2>/dev/null
 kill $pid
 
+# A stripped Go binary (the park sample) for fuzz_go_stripped to patch.
+GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$work/gocache" \
+  go build -ldflags="-s -w" -o "$work/go-stripped" samples/go/park.go samples/go/protocol.go
+export THREADLEAK_FUZZ_GO_BASE=$work/go-stripped
+mkdir -p "$work/corpus-go" "$work/seed-go"
+printf '\0\0\0\0\0' >"$work/seed-go/none"
+
 run() {  # name corpus seed max_len
   echo "fuzz: $1 for ${seconds}s"
   "$build/tests/fuzz/$1" -max_total_time="$seconds" -max_len="$4" -timeout=10 -rss_limit_mb=2048 \
@@ -38,4 +45,5 @@ run() {  # name corpus seed max_len
 run fuzz_snapshot_json "$work/corpus-json" "$work/seed-json" 65536
 run fuzz_core_notes "$work/corpus-notes" "$work/seed-notes" 16384
 run fuzz_core_file "$work/corpus-core" "$work/seed-core" 400000
+run fuzz_go_stripped "$work/corpus-go" "$work/seed-go" 256
 echo "fuzz: no crash"

@@ -137,7 +137,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("symbolize and classify");
   if (t.kind == "core" && !t.go) {
     t.go = golang::open_go_for_core(t);
-    if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames);
+    if (t.go) golang::read_goroutines(*t.go, *t.memory, opts.max_frames, t.threads);
   }
   if (t.go) golang::add_goroutines(s, t, *t.go, stacks);
   timer.mark("goroutines");

@@ -92,6 +92,7 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
       g.kind = t.kind;
       g.wait_reason = t.wait_reason;
       g.created_by = t.created_by;
+      g.leaked_by_gc = t.leaked_by_gc;
     }
     g.go_runtime = (fresh || g.go_runtime) && t.go_runtime;
     g.tids.push_back(id);

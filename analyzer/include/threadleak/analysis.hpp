@@ -41,6 +41,7 @@ struct Group {
   std::string wait_reason;       // goroutines: "sleep", "chan receive", ... (runtime.Stack's words)
   std::optional<Frame> created_by;
   bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
+  bool leaked_by_gc = false;     // goroutines the Go GC proved leaked (part of the wait reason, so of the key)
   std::size_t count() const { return tids.size(); }
 };
 

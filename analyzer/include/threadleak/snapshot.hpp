@@ -93,6 +93,7 @@ struct Thread {
   std::optional<std::int64_t> wait_minutes;  // minutes blocked, when the runtime recorded it
   std::optional<Frame> created_by;           // the function of the `go` statement, file:line of it
   bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
+  bool leaked_by_gc = false;     // Go 1.26+: the GC proved no one can wake it (status _Gleaked); wait_reason ends in " (leaked)"
   std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
 };
 

@@ -1,5 +1,6 @@
 // Reading the goroutines of a Go program from its memory: walk
-// runtime.allgs, read each runtime.g through the DWARF layout, map running
+// runtime.allgs, read each runtime.g through the layout (from DWARF, or
+// derived from the binary's type descriptors), map running
 // goroutines to their OS threads through runtime.allm (m.procid is the
 // TID, m.curg the goroutine on it), and unwind parked goroutines from their
 // saved registers by frame pointers. Only reads memory; never writes.
@@ -13,8 +14,10 @@
 #include <vector>
 
 #include "golang/go_dwarf.hpp"
+#include "golang/go_image.hpp"
 #include "golang/go_layout.hpp"
 #include "golang/go_sema.hpp"
+#include "golang/go_symbols.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail::golang {
@@ -36,7 +39,10 @@ struct RawGoroutine {
 
 // What one look at a Go program gives, before symbolization.
 struct GoCapture {
-  std::unique_ptr<GoDwarf> dwarf;
+  std::unique_ptr<GoImage> image;       // the executable's bytes
+  std::unique_ptr<GoDwarf> dwarf;       // null when stripped (or THREADLEAK_GO_SYMBOLS=pclntab)
+  std::unique_ptr<GoSymbols> symbols;   // from the DWARF, else the pclntab
+  bool layout_known = false;            // false: OS threads only, goroutines cannot be read
   GoLayout layout;
   std::uint64_t bias = 0;                 // load address - link-time address (PIE)
   std::vector<RawGoroutine> goroutines;   // by goid
@@ -48,7 +54,10 @@ struct GoCapture {
 };
 
 // Reads every live goroutine. `mem` gives the target's memory; `max_frames`
-// caps each stack. Problems become capture.warnings, never exceptions.
-void read_goroutines(GoCapture& capture, const GoLayout& layout, Memory& mem, unsigned max_frames);
+// caps each stack; `tids` are the target's threads (checks the globals
+// found in a stripped binary). Problems become capture.warnings, never
+// exceptions.
+void read_goroutines(GoCapture& capture, const GoLayout& layout, Memory& mem, unsigned max_frames,
+                     const std::set<int>& tids);
 
 }  // namespace threadleak::detail::golang

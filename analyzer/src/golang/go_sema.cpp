@@ -23,10 +23,18 @@ struct Walker {
   bool broken = false;
 
   std::optional<std::uint64_t> at(std::uint64_t sudog, const Field& f) { return read_word(mem, sudog + f.offset, f.size); }
+  // sudog.elem: a pointer, or from Go 1.26 a pair {vp, vu} that holds it
+  // in either word (vu when the pointer is hidden from the GC).
+  std::optional<std::uint64_t> elem_of(std::uint64_t sudog) {
+    if (l.sudog_elem.size <= 8) return at(sudog, l.sudog_elem);
+    auto vp = read_word(mem, sudog + l.sudog_elem.offset), vu = read_word(mem, sudog + l.sudog_elem.offset + 8);
+    if (!vp || !vu) return std::nullopt;
+    return *vu ? vu : vp;
+  }
 
   // One treap node: its key, then every sudog on its waitlink chain.
   void node(std::uint64_t s, std::vector<std::uint64_t>& todo) {
-    auto elem = at(s, l.sudog_elem), prev = at(s, l.sudog_prev), next = at(s, l.sudog_next);
+    auto elem = elem_of(s), prev = at(s, l.sudog_prev), next = at(s, l.sudog_next);
     if (!elem || !prev || !next) { broken = true; return; }
     if (*prev) todo.push_back(*prev);
     if (*next) todo.push_back(*next);
@@ -54,6 +62,17 @@ struct Walker {
 
 }  // namespace
 
+// Where a P's count of timers is: len(p.timers) while that is a slice
+// (to Go 1.22), len(p.timers.heap) since it became a struct.
+template <typename Source>
+std::optional<Field> timers_length(const Source& d) {
+  auto timers = d.field("runtime.p", "timers");
+  if (!timers) return std::nullopt;
+  if (timers->size == 24) return Field{timers->offset + 8, 8};
+  if (auto heap = d.field("runtime.timers", "heap")) return Field{timers->offset + heap->offset + 8, 8};
+  return std::nullopt;
+}
+
 std::optional<SemaLayout> SemaLayout::read(const GoDwarf& d, std::string& missing) {
   SemaLayout l;
   auto table = d.array_global("runtime.semtable");
@@ -79,7 +98,7 @@ std::optional<SemaLayout> SemaLayout::read(const GoDwarf& d, std::string& missin
   l.wg_sema = d.field("sync.WaitGroup", "sema");
   if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
   l.allp = d.global("runtime.allp");
-  l.p_timers = d.field("runtime.p", "timers");
+  l.p_timers = timers_length(d);
   return l;
 }
 
@@ -107,11 +126,91 @@ std::optional<std::uint64_t> read_pending_timers(const SemaLayout& l, std::uint6
     auto p = read_word(mem, *array + i * 8);
     if (!p) return std::nullopt;
     if (!*p) continue;
-    auto n = read_word(mem, *p + l.p_timers->offset + 8);  // a slice: {array, len, cap}
+    auto n = read_word(mem, *p + l.p_timers->offset);
     if (!n) return std::nullopt;
     total += *n;
   }
   return total;
+}
+
+}  // namespace threadleak::detail::golang
+
+namespace threadleak::detail::golang {
+
+// The same from type descriptors. semtable has no descriptor: its shape is
+// the runtime's semTabSize (251, unchanged since Go 1.0) entries padded to
+// the cache line (64 bytes on x86-64), each starting with a semaRoot
+// {lock runtime.mutex; treap *sudog}; which address it is, is decided
+// against memory among the candidates the caller found in code.
+std::optional<SemaLayout> SemaLayout::derive(const GoTypes& d, std::string& missing) {
+  SemaLayout l;
+  const GoTypes::Type* mutex = d.named("runtime.mutex");
+  auto g = d.field("runtime.sudog", "g"), next = d.field("runtime.sudog", "next"),
+       prev = d.field("runtime.sudog", "prev"), elem = d.field("runtime.sudog", "elem"),
+       link = d.field("runtime.sudog", "waitlink");
+  if (!mutex || !g || !next || !prev || !elem || !link) {
+    missing = !mutex ? "runtime.mutex" : "runtime.sudog fields";
+    return std::nullopt;
+  }
+  l.table = ArrayGlobal{0, 251, 64, 0};
+  l.root_treap = {mutex->size, 8};
+  l.sudog_g = *g, l.sudog_next = *next, l.sudog_prev = *prev, l.sudog_elem = *elem, l.sudog_waitlink = *link;
+  l.mutex_sema = d.field("sync.Mutex", "sema");
+  l.rw_writer_sem = d.field("sync.RWMutex", "writerSem");
+  l.rw_reader_sem = d.field("sync.RWMutex", "readerSem");
+  l.rw_w = d.field("sync.RWMutex", "w");
+  l.wg_sema = d.field("sync.WaitGroup", "sema");
+  if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
+  l.p_timers = timers_length(d);
+  l.p_id = d.field("runtime.p", "id");
+  return l;
+}
+
+namespace {
+
+// Waiters found in the table at `addr`, or -1 when a slot holds a sudog
+// whose semaphore address does not hash to that slot.
+int table_score(const SemaLayout& l, std::uint64_t addr, Memory& mem) {
+  std::map<std::uint64_t, std::uint64_t> unused;
+  Walker w{l, mem, unused, {}, false};
+  int found = 0;
+  for (std::uint64_t i = 0; i < l.table.count; ++i) {
+    auto root = read_word(mem, addr + i * l.table.stride + l.root_treap.offset);
+    if (!root) return -1;
+    if (!*root) continue;
+    auto elem = w.elem_of(*root);
+    if (!elem || (*elem >> 3) % l.table.count != i) return -1;
+    ++found;
+  }
+  return found;
+}
+
+int allp_score(const SemaLayout& l, std::uint64_t addr, Memory& mem) {
+  std::uint64_t hdr[3];
+  if (!l.p_id || mem.read(addr, hdr, sizeof hdr) != sizeof hdr || !hdr[0] || !hdr[1] || hdr[1] > hdr[2] ||
+      hdr[2] > 4096)
+    return -1;
+  for (std::uint64_t i = 0; i < hdr[1]; ++i) {
+    auto p = read_word(mem, hdr[0] + i * 8);
+    auto id = p && *p ? read_word(mem, *p + l.p_id->offset, l.p_id->size) : std::nullopt;
+    if (!id || *id != i) return -1;
+  }
+  return static_cast<int>(hdr[1]);
+}
+
+}  // namespace
+
+void choose_sema_globals(SemaLayout& l, std::uint64_t bias, Memory& mem) {
+  if (!l.table.address) {
+    int best = -1;
+    for (std::uint64_t c : l.table_candidates)
+      if (int s = table_score(l, c + bias, mem); s > best) best = s, l.table.address = c;
+  }
+  if (!l.allp) {
+    int best = 0;
+    for (std::uint64_t c : l.allp_candidates)
+      if (int s = allp_score(l, c + bias, mem); s > best) best = s, l.allp = c;
+  }
 }
 
 }  // namespace threadleak::detail::golang

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "golang/go_dwarf.hpp"
+#include "golang/go_types.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail::golang {
@@ -29,12 +30,21 @@ struct SemaLayout {
   std::optional<Field> wg_sema;                 // sync.WaitGroup.sema (Go 1.20+) or .state2 (1.19, 64-bit)
   // Timers (runtime.checkdead's test): runtime.allp and runtime.p.timers.
   std::optional<std::uint64_t> allp;
-  std::optional<Field> p_timers;
+  std::optional<Field> p_timers;                // the word holding a P's count of timers
+  // Stripped binaries: where semtable and allp may be, decided at read time.
+  std::vector<std::uint64_t> table_candidates, allp_candidates;
+  std::optional<Field> p_id;                    // runtime.p.id, to recognise allp
 
   // Null when the DWARF does not describe the semaphore table (then
   // `missing` names what is absent).
   static std::optional<SemaLayout> read(const GoDwarf& d, std::string& missing);
+  static std::optional<SemaLayout> derive(const GoTypes& d, std::string& missing);
 };
+
+// Picks semtable and allp among their candidates (stripped binaries): the
+// table whose every waiter hashes to its own slot, the slice of Ps whose
+// ids are their indexes. Leaves them unset when none fits.
+void choose_sema_globals(SemaLayout& l, std::uint64_t bias, Memory& mem);
 
 // g address -> the semaphore address it is queued on. `bias` is the load
 // bias (PIE). Problems become `warnings`.

@@ -14,8 +14,12 @@
 namespace threadleak::detail::golang {
 namespace {
 
-// gStatusStrings of the runtime; the codes are part of its ABI.
+constexpr std::uint32_t kLeaked = 10;   // _Gleaked (Go 1.26+): the GC proved no one can wake it
+
+// gStatusStrings of the runtime; the codes are part of its ABI. A leaked
+// goroutine keeps the reason it was parked for.
 std::string status_text(const RawGoroutine& g) {
+  if (g.status == kLeaked) return (g.wait_text.empty() ? std::string("waiting") : g.wait_text) + " (leaked)";
   if (g.status == 4 && !g.wait_text.empty()) return g.wait_text;
   static const char* const kNames[] = {"idle", "runnable", "running", "syscall", "waiting",
                                        "moribund", "dead", "enqueue", "copystack", "preempted"};
@@ -120,7 +124,7 @@ struct Builder {
     std::vector<Frame> out;
     std::string callee;
     for (const auto& [pc, ret] : pcs) {
-      if (!go.dwarf->function_at(pc - go.bias)) {
+      if (!go.symbols->function_at(pc - go.bias)) {
         RawFrame raw{pc, !ret};
         other.prepare({raw});
         other.append(raw, out);
@@ -148,9 +152,9 @@ struct Builder {
   }
 
   bool is_system(const RawGoroutine& g) {
-    const FuncRange* f = go.dwarf->function_at(g.startpc - go.bias);
-    if (!f || !f->name) return false;
-    std::string n = f->name;
+    auto f = go.symbols->function_at(g.startpc - go.bias);
+    if (!f) return false;
+    std::string_view n = f->name;
     return n.starts_with("runtime.") && n != "runtime.main";
   }
 
@@ -160,7 +164,8 @@ struct Builder {
     th.goid = g.goid;
     th.tid = g.tid;
     th.wait_reason = status_text(g);
-    th.state = state_of(th.wait_reason);
+    th.leaked_by_gc = g.status == kLeaked;
+    th.state = state_of(th.leaked_by_gc ? g.wait_text : th.wait_reason);
     th.go_runtime = is_system(g);
     th.frames = frames(raw_pcs(g), th.go_runtime);
     th.error = g.error;
@@ -183,11 +188,15 @@ struct Builder {
 }  // namespace
 
 void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::vector<RawStack>& stacks) {
-  Builder b{t, go, stacks, GoSymbolizer(*go.dwarf, go.bias, exe_module(t)), Symbolizer(t.dwfl.get(), t.entry)};
+  Builder b{t, go, stacks, GoSymbolizer(*go.symbols, go.bias, exe_module(t)), Symbolizer(t.dwfl.get(), t.entry)};
+  // Without DWARF, libdw names nothing in Go code, and a program whose
+  // runtime was not understood has no Ms: every OS thread is redone.
+  bool all = !go.dwarf || !go.layout_known;
   for (std::size_t i = 0; i < snap.threads.size(); ++i) {
     Thread& th = snap.threads[i];
-    if (!go.m_tids.count(th.tid)) continue;
-    th.go_runtime = true;
+    bool m = go.m_tids.count(th.tid) > 0;
+    if (!m && !all) continue;
+    th.go_runtime = m;
     // Libdw finds no lines in Go code (no .debug_aranges): redo the frames.
     if (i < stacks.size() && t.threads[i].tid == th.tid) {
       std::vector<std::pair<std::uint64_t, bool>> pcs;

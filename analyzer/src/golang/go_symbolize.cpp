@@ -2,6 +2,8 @@
 
 #include <dwarf.h>
 
+#include "golang/go_dwarf.hpp"
+
 namespace threadleak::detail::golang {
 namespace {
 
@@ -53,42 +55,40 @@ void inline_chain(Dwarf_Die* parent, std::uint64_t pc, std::vector<Dwarf_Die>& c
   } while (dwarf_siblingof(&child, &child) == 0);
 }
 
-std::string goroot_of(const GoDwarf& d) {
-  const FuncRange* f = d.function_named("runtime.main");
-  Dwarf_Die die, cu;
-  if (!f || !dwarf_offdie(d.dwarf(), f->die, &die) || !dwarf_diecu(&die, &cu, nullptr, nullptr)) return {};
-  std::string file = line_at(&cu, f->low).file;
-  auto pos = file.rfind("/src/runtime/");
-  return pos == std::string::npos ? std::string() : file.substr(0, pos + 5);
-}
-
-}  // namespace
-
-GoSymbolizer::GoSymbolizer(const GoDwarf& dwarf, std::uint64_t bias, GoModule module)
-    : d_(dwarf), bias_(bias), module_(std::move(module)), goroot_src_(goroot_of(dwarf)) {}
-
-std::vector<GoFrame> GoSymbolizer::frames(std::uint64_t pc, bool return_address) {
-  std::uint64_t link = pc - bias_;
-  if (return_address) {
-    const FuncRange* f = d_.function_at(link);
-    if (!f || link > f->low) --link;
+// GoSymbols over GoDwarf: the function index for ranges, each CU's line
+// table for lines, the DIE tree for inlined calls. What the DWARF does not
+// describe (the C and assembly functions cgo links in) comes from the
+// fallback, the pclntab, so that both paths name every pc alike.
+class DwarfSymbols final : public GoSymbols {
+ public:
+  DwarfSymbols(const GoDwarf& d, std::unique_ptr<GoSymbols> fallback) : d_(d), fallback_(std::move(fallback)) {}
+  std::optional<GoFunc> function_at(std::uint64_t pc) const override {
+    if (auto f = func(d_.function_at(pc))) return f;
+    return fallback_ ? fallback_->function_at(pc) : std::nullopt;
   }
-  auto it = cache_.find(link);
-  if (it == cache_.end()) it = cache_.emplace(link, lookup(link)).first;
-  std::vector<GoFrame> out = it->second;
-  for (GoFrame& f : out) f.frame.pc = pc;
-  return out;
-}
+  std::optional<GoFunc> function_named(std::string_view name) const override {
+    if (auto f = func(d_.function_named(std::string(name)))) return f;
+    return fallback_ ? fallback_->function_named(name) : std::nullopt;
+  }
+  std::size_t function_count() const override { return d_.function_count(); }
+  const char* source() const override { return "DWARF"; }
+  std::vector<GoFrame> lookup(std::uint64_t link) const override;
 
-std::vector<GoFrame> GoSymbolizer::lookup(std::uint64_t link) {
-  GoFrame base;
-  base.frame.rel_pc = link + bias_ - module_.start;
-  base.frame.module = module_.name;
-  base.frame.build_id = module_.build_id;
+ private:
+  static std::optional<GoFunc> func(const FuncRange* f) {
+    if (!f) return std::nullopt;
+    return GoFunc{f->low, f->high, f->name ? f->name : "", f->wrapper};
+  }
+  const GoDwarf& d_;
+  std::unique_ptr<GoSymbols> fallback_;
+};
+
+std::vector<GoFrame> DwarfSymbols::lookup(std::uint64_t link) const {
   const FuncRange* fr = d_.function_at(link);
+  if (!fr) return fallback_ ? fallback_->lookup(link) : std::vector<GoFrame>{};
   Dwarf_Die die, cu;
-  if (!fr || !dwarf_offdie(d_.dwarf(), fr->die, &die) || !dwarf_diecu(&die, &cu, nullptr, nullptr))
-    return {base};
+  if (!dwarf_offdie(d_.dwarf(), fr->die, &die) || !dwarf_diecu(&die, &cu, nullptr, nullptr)) return {};
+  GoFrame base;
   base.frame.function = fr->name ? fr->name : "";
   base.frame.offset = link - fr->low;
   base.wrapper = fr->wrapper;
@@ -111,8 +111,51 @@ std::vector<GoFrame> GoSymbolizer::lookup(std::uint64_t link) {
   base.frame.file = where.file;
   base.frame.line = where.line;
   out.push_back(base);
-  for (GoFrame& f : out)
+  return out;
+}
+
+// "/usr/lib/go-1.19/src/" from runtime.main's file.
+std::string goroot_of(const GoSymbols& d) {
+  auto f = d.function_named("runtime.main");
+  if (!f) return {};
+  std::vector<GoFrame> fs = d.lookup(f->low);
+  if (fs.empty()) return {};
+  std::string file = fs.back().frame.file;
+  auto pos = file.rfind("/src/runtime/");
+  return pos == std::string::npos ? std::string() : file.substr(0, pos + 5);
+}
+
+}  // namespace
+
+std::unique_ptr<GoSymbols> dwarf_symbols(const GoDwarf& dwarf, std::unique_ptr<GoSymbols> fallback) {
+  return std::make_unique<DwarfSymbols>(dwarf, std::move(fallback));
+}
+
+GoSymbolizer::GoSymbolizer(const GoSymbols& symbols, std::uint64_t bias, GoModule module)
+    : d_(symbols), bias_(bias), module_(std::move(module)), goroot_src_(goroot_of(symbols)) {}
+
+std::vector<GoFrame> GoSymbolizer::frames(std::uint64_t pc, bool return_address) {
+  std::uint64_t link = pc - bias_;
+  if (return_address) {
+    auto f = d_.function_at(link);
+    if (!f || link > f->low) --link;
+  }
+  auto it = cache_.find(link);
+  if (it == cache_.end()) it = cache_.emplace(link, lookup(link)).first;
+  std::vector<GoFrame> out = it->second;
+  for (GoFrame& f : out) f.frame.pc = pc;
+  return out;
+}
+
+std::vector<GoFrame> GoSymbolizer::lookup(std::uint64_t link) {
+  std::vector<GoFrame> out = d_.lookup(link);
+  if (out.empty()) out.emplace_back();
+  for (GoFrame& f : out) {
+    f.frame.rel_pc = link + bias_ - module_.start;
+    f.frame.module = module_.name;
+    f.frame.build_id = module_.build_id;
     f.frame.own_code = !f.frame.file.empty() && (goroot_src_.empty() || !f.frame.file.starts_with(goroot_src_));
+  }
   return out;
 }
 

@@ -1,8 +1,6 @@
 // Symbolization of Go PCs the way the runtime's own traceback prints them:
-// function, file:line and the inlined calls at the pc, from the function
-// index of GoDwarf and each CU's line table (libdw's address lookups need
-// .debug_aranges, which Go does not write). Each distinct pc is looked up
-// once.
+// function, file:line and the inlined calls at the pc, from the program's
+// GoSymbols (DWARF or pclntab). Each distinct pc is looked up once.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "golang/go_dwarf.hpp"
+#include "golang/go_symbols.hpp"
 #include "threadleak/snapshot.hpp"
 
 namespace threadleak::detail::golang {
@@ -21,15 +19,10 @@ struct GoModule {
   std::uint64_t start = 0;   // load address, for rel_pc
 };
 
-struct GoFrame {
-  Frame frame;
-  bool wrapper = false;      // compiler-made wrapper (DW_AT_trampoline)
-};
-
 class GoSymbolizer {
  public:
-  // `dwarf` must outlive the symbolizer; `bias` = load - link-time address.
-  GoSymbolizer(const GoDwarf& dwarf, std::uint64_t bias, GoModule module);
+  // `symbols` must outlive the symbolizer; `bias` = load - link-time address.
+  GoSymbolizer(const GoSymbols& symbols, std::uint64_t bias, GoModule module);
   // The frames at `pc`, innermost first. `return_address`: pc follows a
   // call, so the call's own line is looked up (pc - 1), unless pc is the
   // first instruction of a function (a goroutine that has not run yet).
@@ -42,7 +35,7 @@ class GoSymbolizer {
 
  private:
   std::vector<GoFrame> lookup(std::uint64_t link_pc);
-  const GoDwarf& d_;
+  const GoSymbols& d_;
   std::uint64_t bias_;
   GoModule module_;
   std::string goroot_src_;

@@ -42,6 +42,7 @@ nlohmann::json group_json(const Group& g) {
     j["goroutines"] = g.tids;
     j["wait_reason"] = g.wait_reason;
     if (g.created_by) j["created_by"] = frame_json(*g.created_by);
+    if (g.leaked_by_gc) j["leaked_by_gc"] = true;
   } else {
     j["threads"] = g.tids;
   }

@@ -458,7 +458,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
     std::sort(t->threads.begin(), t->threads.end(),
               [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
     copied_ms = ms_since(t0);
-    if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames);
+    if (t->go) golang::read_goroutines_live(*t->go, mem.get(), kGoMaxFrames, t->threads);
     for (const RawThread& th : t->threads)
       if (th.regs && th.regs->orig_rax == kFutexSyscall && futex_words.insert(th.regs->rdi).second)
         copy_futex(mem.get(), th.regs->rdi, futexes);

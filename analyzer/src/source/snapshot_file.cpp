@@ -94,6 +94,7 @@ void read_go_fields(const json& j, Thread& t) {
   if (j.contains("wait_minutes")) t.wait_minutes = j.at("wait_minutes").get<std::int64_t>();
   if (j.contains("created_by")) t.created_by = frame_from(j.at("created_by"));
   t.go_runtime = j.value("go_runtime", false);
+  t.leaked_by_gc = j.value("leaked_by_gc", false);
 }
 
 void write_go_fields(const Thread& t, json& tj) {
@@ -106,6 +107,7 @@ void write_go_fields(const Thread& t, json& tj) {
   if (t.wait_minutes) tj["wait_minutes"] = *t.wait_minutes;
   if (t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
   if (t.go_runtime) tj["go_runtime"] = true;
+  if (t.leaked_by_gc) tj["leaked_by_gc"] = true;
 }
 
 json wait_target_json(const WaitTarget& w) {
