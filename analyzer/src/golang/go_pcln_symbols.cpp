@@ -11,6 +11,7 @@ class PclnSymbols final : public GoSymbols {
   std::optional<GoFunc> function_at(std::uint64_t pc) const override { return func(t_->find(pc)); }
   std::optional<GoFunc> function_named(std::string_view name) const override { return func(t_->named(name)); }
   std::size_t function_count() const override { return t_->function_count(); }
+  std::optional<std::int32_t> sp_delta(std::uint64_t pc) const override { return t_->sp_delta(pc); }
   const char* source() const override { return "pclntab"; }
 
   std::vector<GoFrame> lookup(std::uint64_t link) const override {

@@ -112,6 +112,55 @@ std::optional<WaitTarget> go_wait_target(const Thread& th, std::uint64_t sema, c
   return w;
 }
 
+constexpr unsigned kMaxOsFrames = 256;
+
+// An OS thread stopped in Go code of a binary without CFI: libdw's
+// frame-pointer fallback skips the caller of a frameless assembly function
+// (runtime.futex, whose caller's bp is still in rbp). The pclntab's pcsp
+// gives every Go function's frame size at every pc, so walk by it: the
+// return address is at sp + delta, the caller's sp just above it. Stops at
+// the first pc outside Go code; the caller then keeps libdw's frames from
+// that pc on.
+std::vector<RawFrame> pcsp_walk(const GoSymbols& sym, std::uint64_t bias, const UserRegs& regs, Memory& mem) {
+  std::vector<RawFrame> out;
+  std::uint64_t pc = regs.rip, sp = regs.rsp;
+  for (bool first = true; out.size() < kMaxOsFrames; first = false) {
+    std::uint64_t lookup = first ? pc - bias : pc - bias - 1;
+    std::int32_t delta = sym.function_at(lookup) ? sym.sp_delta(lookup).value_or(-1) : -1;
+    out.push_back({pc, first});
+    if (delta < 0 || delta > (1 << 20)) break;
+    std::uint64_t ret = 0;
+    if (mem.read(sp + static_cast<std::uint64_t>(delta), &ret, 8) != 8 || ret == 0) break;
+    pc = ret;
+    sp += static_cast<std::uint64_t>(delta) + 8;
+    if (!sym.function_at(pc - bias - 1)) { out.push_back({pc, false}); break; }
+  }
+  return out;
+}
+
+// libdw's frames after the pcsp walk's last pc, when it ended outside Go.
+void append_rest(std::vector<RawFrame>& walked, const std::vector<RawFrame>& libdw) {
+  for (std::size_t i = 0; i < libdw.size(); ++i)
+    if (libdw[i].pc == walked.back().pc) {
+      walked.insert(walked.end(), libdw.begin() + static_cast<std::ptrdiff_t>(i) + 1, libdw.end());
+      return;
+    }
+}
+
+// Where the runtime's own traceback stops an OS thread's stack: the
+// functions that begin a stack (a thread's, or g0's after mcall switched
+// to it). Below them is another stack or nothing, and unwinders read
+// garbage there; both paths drop it alike.
+void cut_at_top_frame(std::vector<Frame>& frames) {
+  static const std::string_view kTop[] = {"runtime.mcall", "runtime.mstart", "runtime.goexit", "runtime.rt0_go",
+                                          "runtime.morestack"};
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    if (std::find(std::begin(kTop), std::end(kTop), std::string_view(frames[i].function)) != std::end(kTop)) {
+      frames.resize(i + 1);
+      return;
+    }
+}
+
 struct Builder {
   const Target& t;
   GoCapture& go;
@@ -199,9 +248,17 @@ void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::v
     th.go_runtime = m;
     // Libdw finds no lines in Go code (no .debug_aranges): redo the frames.
     if (i < stacks.size() && t.threads[i].tid == th.tid) {
+      const std::vector<RawFrame>* raw = &stacks[i].frames;
+      std::vector<RawFrame> walked;
+      if (!go.dwarf && t.threads[i].regs && t.memory && go.symbols->function_at(t.threads[i].regs->rip - go.bias)) {
+        walked = pcsp_walk(*go.symbols, go.bias, *t.threads[i].regs, *t.memory);
+        append_rest(walked, stacks[i].frames);
+        raw = &walked;
+      }
       std::vector<std::pair<std::uint64_t, bool>> pcs;
-      for (const RawFrame& f : stacks[i].frames) pcs.emplace_back(f.pc, !f.activation);
+      for (const RawFrame& f : *raw) pcs.emplace_back(f.pc, !f.activation);
       th.frames = b.frames(pcs, true);
+      cut_at_top_frame(th.frames);
     }
   }
   for (const RawGoroutine& g : go.goroutines) snap.threads.push_back(b.goroutine(g, snap));

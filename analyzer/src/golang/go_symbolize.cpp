@@ -71,6 +71,9 @@ class DwarfSymbols final : public GoSymbols {
     return fallback_ ? fallback_->function_named(name) : std::nullopt;
   }
   std::size_t function_count() const override { return d_.function_count(); }
+  std::optional<std::int32_t> sp_delta(std::uint64_t pc) const override {
+    return fallback_ ? fallback_->sp_delta(pc) : std::nullopt;
+  }
   const char* source() const override { return "DWARF"; }
   std::vector<GoFrame> lookup(std::uint64_t link) const override;
 

@@ -39,6 +39,9 @@ class GoSymbols {
   // The frames at exactly `link_pc`, innermost first, inlined calls
   // expanded; empty when no function holds it.
   virtual std::vector<GoFrame> lookup(std::uint64_t link_pc) const = 0;
+  // The bytes the function holding `link_pc` has pushed below its return
+  // address at that pc (the pclntab's pcsp); nullopt when unknown.
+  virtual std::optional<std::int32_t> sp_delta(std::uint64_t link_pc) const = 0;
   virtual std::size_t function_count() const = 0;
   virtual const char* source() const = 0;   // "DWARF" or "pclntab", for messages
 };
