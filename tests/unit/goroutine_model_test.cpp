@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "builders.hpp"
+#include "report/json_model.hpp"
 
 namespace {
 
@@ -89,6 +90,25 @@ TEST(Goroutines, SnapshotFileRoundTrip) {
   std::string bad = to_snapshot_json(s);
   bad.replace(bad.find("\"goroutine\""), 11, "\"fiber\"");
   EXPECT_THROW(from_snapshot_json(bad, "bad.json"), Error);
+}
+
+// Go 1.26's GC-proven leaks (status _Gleaked): their own group, flagged in
+// JSON and kept by snapshot files.
+TEST(Goroutines, LeakedByTheGcIsItsOwnGroupAndSurvivesSnapshotFiles) {
+  Snapshot s = go_snapshot(7, 10, 3);
+  s.threads[2].wait_reason = "sleep (leaked)";
+  s.threads[2].leaked_by_gc = true;
+  std::vector<Group> gs = group(s, {});
+  const Group* leaked = nullptr;
+  for (const Group& g : gs)
+    if (g.leaked_by_gc) leaked = &g;
+  ASSERT_NE(leaked, nullptr);
+  EXPECT_EQ(leaked->tids, (std::vector<int>{13}));
+  EXPECT_EQ(leaked->wait_reason, "sleep (leaked)");
+  EXPECT_EQ(detail::group_json(*leaked).at("leaked_by_gc"), true);
+  Snapshot r = from_snapshot_json(to_snapshot_json(s), "mem");
+  EXPECT_TRUE(r.threads[2].leaked_by_gc);
+  EXPECT_FALSE(r.threads[1].leaked_by_gc);
 }
 
 }  // namespace
