@@ -156,6 +156,10 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
   using namespace detail;
   if (src.pid != 0 && !src.regs_file.empty()) {
     auto t = open_debugger_feed(src);
+    // The debugger holds the inferior stopped: its goroutines are read now,
+    // through the same descriptor as the stacks.
+    t->go = golang::open_go_for_core(*t);
+    if (t->go) golang::read_goroutines(*t->go, *t->memory, opts.max_frames, t->threads);
     return analyze_target(*t, opts);
   }
   if (src.pid != 0) {
