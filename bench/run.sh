@@ -16,6 +16,9 @@
 # mostly untouched heap (HEAP_MIB, HEAP_THREADS to change). --quick: 100
 # threads only (well under a minute; CTest runs it, label bench).
 # Cores live in BUILD_DIR/bench-scratch.PID and are removed at exit.
+# Then (not with --quick) bench/go_vs_dlv.sh: a Go core of 10,000 leaked
+# goroutines (GO_GOROUTINES to change), DWARF and stripped builds, against
+# `dlv core`; a wrong goroutine count there fails the bench too.
 # THREADLEAK=/path/to/threadleak benches another build of it (e.g. a saved
 # baseline) against the same peers.
 # The machine's load is printed: on a shared machine, wall times are noisy;
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --no-build) nobuild=1 ;;
     --cap) cap=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) build=$1 ;;
   esac
   shift
@@ -49,7 +52,9 @@ if [ $nobuild = 0 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
-  cmake --build "$build" --target threadleak sample_park -j2 >/dev/null || die "build failed in $build"
+  targets=(threadleak sample_park)
+  [ $quick = 1 ] || targets+=(go_samples)
+  cmake --build "$build" --target "${targets[@]}" -j2 >/dev/null || die "build failed in $build"
 fi
 tl=${THREADLEAK:-$(cd "$build" && pwd)/analyzer/threadleak}
 park=$(cd "$build" && pwd)/samples/cpp/park
@@ -269,4 +274,8 @@ else
 fi
 echo "bench: done; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 print_tables "${scenarios[@]}"
+if [ $quick = 0 ]; then
+  echo
+  "$src/bench/go_vs_dlv.sh" "$build" "${GO_GOROUTINES:-10000}" || failed=1
+fi
 exit $failed
