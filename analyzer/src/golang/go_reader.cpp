@@ -213,6 +213,7 @@ void read_goroutines(GoCapture& c, const GoLayout& layout, Memory& mem, unsigned
   }
   std::vector<unsigned char> obj(object_size(l));
   std::size_t unreadable = 0;
+  c.goroutines.reserve(gptrs.size());
   for (std::uint64_t gp : gptrs) {
     if (!gp || mem.read(gp, obj.data(), obj.size()) != obj.size()) { ++unreadable; continue; }
     RawGoroutine g;

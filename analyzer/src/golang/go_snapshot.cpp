@@ -261,6 +261,7 @@ void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::v
       cut_at_top_frame(th.frames);
     }
   }
+  snap.threads.reserve(snap.threads.size() + go.goroutines.size());
   for (const RawGoroutine& g : go.goroutines) snap.threads.push_back(b.goroutine(g, snap));
   snap.go_timers = go.timers;
   for (std::string& w : go.warnings) snap.warnings.push_back(std::move(w));
