@@ -76,6 +76,41 @@ class DebuggerCases:
         self.assertEqual(h.groups(docs[0]), h.groups(cli))
         self.check_park_groups(docs[0])
 
+    # --- Go, stripped (-ldflags "-s -w"): goroutines from the pclntab and the runtime's type descriptors ---
+    # samples/go/park.go: user goroutines per (wait reason, top function), as go_test asserts.
+    GO_PARK = {("sleep", "time.Sleep"): 5, ("semacquire", "sync.runtime_SemacquireMutex"): 4,
+               ("chan receive", "main.waitChan"): 3, ("select", "main.waitSelect"): 2,
+               ("IO wait", "internal/poll.runtime_pollWait"): 3,
+               ("sync.Cond.Wait", "sync.runtime_notifyListWait"): 1, ("syscall", "syscall.Syscall"): 1}
+
+    def go_park(self):
+        s = h.Sample("park_stripped", [], h.temp_dir(), samples=h.GO_SAMPLES)
+        self.addCleanup(s.close)
+        self.assertEqual(s.wait_ready(), 19)
+        return s
+
+    def check_go_park(self, p, cli):
+        docs = h.json_docs(p.stdout)
+        self.assertEqual(len(docs), 1, p.stdout + p.stderr)
+        self.assertEqual(h.go_user_counts(docs[0]), self.GO_PARK)
+        self.assertEqual(h.go_groups(docs[0]), h.go_groups(cli))
+        self.assertIn("5 goroutines in state sleep, with time.Sleep on top of the stack", p.stdout)
+        self.assertIn("created by main.startAll", p.stdout)
+
+    def test_go_stripped_core_goroutines(self):
+        s = self.go_park()
+        core = h.gcore(s.pid, s.dir)
+        self.addCleanup(os.remove, core)
+        p = self.ok(["leaks -json", "leaks"], self.core_args(s.exe, core))
+        self.check_go_park(p, h.cli_json(["stacks", core]))
+
+    def test_go_stripped_live_goroutines(self):
+        s = self.go_park()
+        cli = h.cli_json(["stacks", "--pid", str(s.pid)])
+        p = self.ok(["leaks -json", "leaks"], self.live_args(s.pid))
+        self.check_go_park(p, cli)
+        self.assertTrue(s.untraced_and_running())
+
     # --- baseline, growth, diff ---
     def grown(self, diff_doc):
         return [(g["baseline"], g["current"], len(g.get("new_threads", [])),

@@ -2,7 +2,7 @@
 real CLI, real gdb 13 and lldb-19 in batch mode. No mocks.
 
 Paths come from the environment CTest sets: THREADLEAK_BIN, SAMPLES_DIR,
-SOURCE_DIR, TEST_WORK_DIR.
+GO_SAMPLES_DIR, SOURCE_DIR, TEST_WORK_DIR.
 """
 import atexit
 import json
@@ -15,6 +15,7 @@ import time
 
 THREADLEAK = os.environ.get("THREADLEAK_BIN", "")
 SAMPLES = os.environ.get("SAMPLES_DIR", "")
+GO_SAMPLES = os.environ.get("GO_SAMPLES_DIR", "")
 SOURCE = os.environ.get("SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 WORK = os.environ.get("TEST_WORK_DIR", tempfile.gettempdir())
 GDB_SCRIPT = os.path.join(SOURCE, "gdb", "threadleak.py")
@@ -34,14 +35,15 @@ class Sample:
     """A running sample whose stdin is a FIFO (so a debugger's `shell` can
     write to it too) and whose stdout is a file. Killed on close()."""
 
-    def __init__(self, name, args, workdir):
+    def __init__(self, name, args, workdir, samples=None):
         self.dir = workdir
+        self.exe = os.path.join(samples or SAMPLES, name)
         self.fifo = os.path.join(workdir, name + ".in")
         self.out = os.path.join(workdir, name + ".out")
         os.mkfifo(self.fifo)
         self._w = os.open(self.fifo, os.O_RDWR)  # keeps the FIFO open: no EOF for the sample
         with open(self.out, "w") as out, open(self.fifo) as inp:
-            self.proc = subprocess.Popen([os.path.join(SAMPLES, name)] + args, stdin=inp, stdout=out,
+            self.proc = subprocess.Popen([self.exe] + args, stdin=inp, stdout=out,
                                          stderr=subprocess.STDOUT)
         self.pid = self.proc.pid
         self.readies = 0
@@ -142,6 +144,23 @@ def groups(doc):
     """What must agree between front ends: count, state, signature, TIDs, top own function."""
     return sorted((g["count"], g["state"], g["signature"], tuple(g["threads"]), own_function(g["frames"]))
                   for g in doc["groups"])
+
+
+def go_groups(doc):
+    """The goroutine groups, as what must agree between front ends: count, wait
+    reason, signature, goroutine ids."""
+    return sorted((g["count"], g["wait_reason"], g["signature"], tuple(g["goroutines"]))
+                  for g in doc["groups"] if g.get("kind") == "goroutine")
+
+
+def go_user_counts(doc):
+    """User goroutines (the runtime's own left out) per (wait reason, top function)."""
+    counts = {}
+    for g in doc["groups"]:
+        if g.get("kind") == "goroutine" and not g.get("go_runtime"):
+            key = (g["wait_reason"], g["frames"][0]["function"] if g["frames"] else "")
+            counts[key] = counts.get(key, 0) + g["count"]
+    return counts
 
 
 def run_gdb(commands, target_args, env=None):

@@ -2,29 +2,31 @@
 // 1.19 runtime, real gcore cores and live processes, the real CLI.
 // Goroutines waiting on one sync.Mutex are grouped by its address (the
 // address the sample prints), and "all goroutines are asleep" is reported
-// exactly when every user goroutine is.
+// exactly when every user goroutine is. Every test runs on the DWARF build
+// and on the stripped one (gohang_stripped): the same findings; cores are
+// also checked against the runtime's own crash traceback.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 
+#include "go_oracle.hpp"
 #include "harness.hpp"
 
-using tl_test::Proc;
 using nlohmann::json;
 
 namespace {
 
-struct GoHang {
-  std::unique_ptr<Proc> proc;
+struct Started {
+  std::unique_ptr<tl_test::GoProcess> proc;
   std::map<std::string, std::string> mu;  // "mu1" -> "0x56c860"
 };
 
-GoHang start(const std::string& mode) {
-  GoHang g;
-  g.proc = std::make_unique<Proc>(std::vector<std::string>{std::string(GO_SAMPLES_DIR) + "/gohang", mode});
+Started start(const std::string& bin, const std::string& mode) {
+  Started g;
+  std::vector<std::string> argv{std::string(GO_SAMPLES_DIR) + "/" + bin, mode};
+  g.proc = std::make_unique<tl_test::GoProcess>(argv);
   for (const char* name : {"mu1", "mu2", "muA", "muB", "rw", "wg"}) {
     std::string line = g.proc->expect(std::string(name) + " ");
     g.mu[name] = line.substr(line.find(' ') + 1);
@@ -43,7 +45,7 @@ std::map<std::string, std::size_t> go_objects(const json& hang) {
   return out;
 }
 
-void expect_convoy(const GoHang& g, const json& hang) {
+void expect_convoy(const Started& g, const json& hang) {
   // rw: a writer on writerSem, two readers on readerSem, a writer on the inner mutex w
   std::map<std::string, std::size_t> want = {{"go-mutex " + g.mu.at("mu1"), 7}, {"go-mutex " + g.mu.at("mu2"), 3},
                                              {"go-rwmutex " + g.mu.at("rw"), 4}, {"go-waitgroup " + g.mu.at("wg"), 2}};
@@ -58,7 +60,7 @@ void expect_convoy(const GoHang& g, const json& hang) {
   EXPECT_EQ(go.at("signal_watcher"), true);
 }
 
-void expect_deadlock(const GoHang& g, const json& hang) {
+void expect_deadlock(const Started& g, const json& hang) {
   std::map<std::string, std::size_t> want = {{"go-mutex " + g.mu.at("mu1"), 7}, {"go-mutex " + g.mu.at("mu2"), 3},
                                              {"go-mutex " + g.mu.at("muA"), 1}, {"go-mutex " + g.mu.at("muB"), 1}};
   EXPECT_EQ(go_objects(hang), want);
@@ -82,7 +84,7 @@ void validate(const std::string& dir, const json& hang) {
 }
 
 // The text of `hang` and the section heading `stacks` on one input.
-void expect_text(const std::vector<std::string>& input, const GoHang& g, bool deadlock) {
+void expect_text(const std::vector<std::string>& input, const Started& g, bool deadlock) {
   std::vector<std::string> hang = {tl_test::threadleak_bin(), "hang"};
   hang.insert(hang.end(), input.begin(), input.end());
   auto h = tl_test::run(hang);
@@ -101,7 +103,7 @@ void expect_text(const std::vector<std::string>& input, const GoHang& g, bool de
 // Each located goroutine's semaphore, read independently by delve: the
 // sudog `s` that runtime.semacquire1 (frame 2 of delve's full stack) keeps
 // on the goroutine's own stack, s.elem. Ours comes from runtime.semtable.
-void expect_delve_agrees(const std::string& core, const std::string& dir) {
+void expect_delve_agrees(const std::string& core, const std::string& dir) {  // DWARF build only
   std::string snap = dir + "/convoy.snapshot";
   auto s = tl_test::run({tl_test::threadleak_bin(), "snapshot", core, "-o", snap});
   ASSERT_EQ(s.status, 0) << s.err;
@@ -131,22 +133,35 @@ void expect_delve_agrees(const std::string& core, const std::string& dir) {
   EXPECT_EQ(theirs, ours) << d.out << d.err;
 }
 
+// The core's goroutines, goroutine by goroutine, against the traceback.
+void expect_traceback_agrees(const std::string& label, const tl_test::CoreAndTraceback& taken) {
+  auto j = tl_test::threadleak_json({"stacks", taken.core.path()});
+  tl_test::expect_agrees_with_traceback(label, j.at("groups"), taken.traceback);
+}
+
+std::string param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+class GoHang : public ::testing::TestWithParam<std::string> {};
+
 }  // namespace
 
-TEST(GoHang, ConvoyCore) {
-  GoHang g = start("convoy");
+INSTANTIATE_TEST_SUITE_P(Builds, GoHang, ::testing::Values("gohang", "gohang_stripped"), param_name);
+
+TEST_P(GoHang, ConvoyCore) {
+  Started g = start(GetParam(), "convoy");
   std::string dir = tl_test::temp_dir();
-  std::string core = tl_test::gcore(g.proc->pid(), dir);
+  auto taken = g.proc->core_then_traceback();
+  const std::string& core = taken.core.path();
   auto j = tl_test::threadleak_json({"hang", core}, 0);
   expect_convoy(g, j);
   validate(dir, j);
   expect_text({core}, g, false);
-  expect_delve_agrees(core, dir);
-  std::filesystem::remove(core);
+  expect_traceback_agrees(GetParam() + " convoy", taken);
+  if (GetParam() == "gohang") expect_delve_agrees(core, dir);
 }
 
-TEST(GoHang, ConvoyLive) {
-  GoHang g = start("convoy");
+TEST_P(GoHang, ConvoyLive) {
+  Started g = start(GetParam(), "convoy");
   std::string pid = std::to_string(g.proc->pid());
   expect_convoy(g, tl_test::threadleak_json({"hang", "--pid", pid}, 0));
   expect_text({"--pid", pid}, g, false);
@@ -154,19 +169,20 @@ TEST(GoHang, ConvoyLive) {
   EXPECT_TRUE(tl_test::all_threads_running_untraced(g.proc->pid(), &why)) << why;
 }
 
-TEST(GoHang, AllAsleepCore) {
-  GoHang g = start("deadlock");
+TEST_P(GoHang, AllAsleepCore) {
+  Started g = start(GetParam(), "deadlock");
   std::string dir = tl_test::temp_dir();
-  std::string core = tl_test::gcore(g.proc->pid(), dir);
+  auto taken = g.proc->core_then_traceback();
+  const std::string& core = taken.core.path();
   auto j = tl_test::threadleak_json({"hang", core}, 1);
   expect_deadlock(g, j);
   validate(dir, j);
   expect_text({core}, g, true);
-  std::filesystem::remove(core);
+  expect_traceback_agrees(GetParam() + " deadlock", taken);
 }
 
-TEST(GoHang, AllAsleepLiveAndThroughASnapshotFile) {
-  GoHang g = start("deadlock");
+TEST_P(GoHang, AllAsleepLiveAndThroughASnapshotFile) {
+  Started g = start(GetParam(), "deadlock");
   std::string pid = std::to_string(g.proc->pid());
   expect_deadlock(g, tl_test::threadleak_json({"hang", "--pid", pid}, 1));
   expect_text({"--pid", pid}, g, true);

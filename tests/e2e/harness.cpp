@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -43,17 +44,35 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
   return v;
 }
 
+// The test's environment with `extra` ("NAME=VALUE") added or replacing.
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+  std::vector<std::string> env(extra);
+  for (char** e = environ; *e; ++e) {
+    std::string_view var(*e);
+    bool replaced = false;
+    for (const auto& x : extra) replaced |= var.substr(0, var.find('=') + 1) == x.substr(0, x.find('=') + 1);
+    if (!replaced) env.emplace_back(var);
+  }
+  return env;
+}
+
 }  // namespace
 
-Proc::Proc(const std::vector<std::string>& argv) {
+Proc::Proc(const std::vector<std::string>& argv, const ProcOptions& options) {
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  auto v = c_argv(argv);
+  auto env_strings = environment_with(options.env);
+  auto env = c_argv(env_strings);
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
-    auto v = c_argv(argv);
-    ::execv(v[0], v.data());
+    if (!options.stderr_path.empty()) {
+      int e = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (e >= 0) ::dup2(e, 2);
+    }
+    ::execve(v[0], v.data(), env.data());
     std::_Exit(127);
   }
   ::close(in[0]);
@@ -73,6 +92,20 @@ void Proc::kill_now() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
+}
+
+int Proc::wait_exit(int timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ADD_FAILURE() << "pid " << pid_ << " still running after " << timeout_s << " s";
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 std::string Proc::read_line(int timeout_s) {
@@ -115,9 +148,12 @@ void Proc::send(const std::string& line) {
   if (::write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) ADD_FAILURE() << "write to sample";
 }
 
-Result run(const std::vector<std::string>& argv, int timeout_s) {
+Result run(const std::vector<std::string>& argv, int timeout_s, const std::vector<std::string>& env) {
   std::string dir = temp_dir();
   std::string out = dir + "/stdout", err = dir + "/stderr";
+  auto v = c_argv(argv);
+  auto env_strings = environment_with(env);
+  auto envp = c_argv(env_strings);
   pid_t pid = ::fork();
   if (pid == 0) {
     int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -126,8 +162,7 @@ Result run(const std::vector<std::string>& argv, int timeout_s) {
     ::dup2(e, 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(devnull, 0);
-    auto v = c_argv(argv);
-    ::execvp(v[0], v.data());
+    ::execvpe(v[0], v.data(), envp.data());
     std::_Exit(127);
   }
   Result r;
@@ -160,11 +195,12 @@ std::string gcore(pid_t pid, const std::string& dir) {
   return path;
 }
 
-nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status) {
+nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status,
+                               const std::vector<std::string>& env) {
   std::vector<std::string> argv{threadleak_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--json");
-  Result r = run(argv);
+  Result r = run(argv, 120, env);
   EXPECT_EQ(r.status, expect_status) << "stderr: " << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out << r.err;

@@ -19,11 +19,17 @@ std::string sample_bin(const std::string& name);
 // A fresh directory under the build tree's test area, removed at exit.
 std::string temp_dir();
 
+// How to start a Proc beyond its argv.
+struct ProcOptions {
+  std::vector<std::string> env;  // "NAME=VALUE", added to (or replacing in) the test's environment
+  std::string stderr_path;       // the child's stderr goes to this file; "" leaves it on the test's
+};
+
 // A running sample with pipes to its stdin and stdout. Killed (SIGKILL) and
 // reaped on destruction.
 class Proc {
  public:
-  explicit Proc(const std::vector<std::string>& argv);
+  explicit Proc(const std::vector<std::string>& argv, const ProcOptions& options = {});
   ~Proc();
   Proc(const Proc&) = delete;
   Proc& operator=(const Proc&) = delete;
@@ -34,6 +40,9 @@ class Proc {
   std::string expect(const std::string& prefix, int timeout_s = 30);
   void send(const std::string& line);
   void kill_now();
+  // Waits up to timeout_s for the process to end by itself; returns its
+  // status as Result::status does, or -1 (and a test failure) on timeout.
+  int wait_exit(int timeout_s = 30);
 
  private:
   pid_t pid_ = -1;
@@ -47,13 +56,15 @@ struct Result {
 };
 
 // Runs a command to completion (killed after timeout_s); captures output.
-Result run(const std::vector<std::string>& argv, int timeout_s = 120);
+// `env` ("NAME=VALUE") is added to the test's environment.
+Result run(const std::vector<std::string>& argv, int timeout_s = 120, const std::vector<std::string>& env = {});
 
 // Dumps a live process with gcore into dir; returns the core's path.
 std::string gcore(pid_t pid, const std::string& dir);
 
 // `threadleak ARGS... --json`, asserting the exit status; returns the parsed JSON.
-nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status = 0);
+nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status = 0,
+                               const std::vector<std::string>& env = {});
 
 // The first frame of the program's own code that is not an inlined call.
 std::string own_function(const nlohmann::json& frames);
