@@ -73,6 +73,20 @@ std::optional<Field> timers_length(const Source& d) {
   return std::nullopt;
 }
 
+// The sudog chain and the sync types' semaphores, from either source.
+template <typename Source>
+void sync_fields(SemaLayout& l, const Source& d) {
+  l.mutex_sema = d.field("sync.Mutex", "sema");
+  l.rw_writer_sem = d.field("sync.RWMutex", "writerSem");
+  l.rw_reader_sem = d.field("sync.RWMutex", "readerSem");
+  l.rw_w = d.field("sync.RWMutex", "w");
+  // Go 1.19 keeps a WaitGroup's semaphore in state2 where uint64 is 8-aligned
+  // (every 64-bit target); 1.20 names it sema.
+  l.wg_sema = d.field("sync.WaitGroup", "sema");
+  if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
+  l.p_timers = timers_length(d);
+}
+
 std::optional<SemaLayout> SemaLayout::read(const GoDwarf& d, std::string& missing) {
   SemaLayout l;
   auto table = d.array_global("runtime.semtable");
@@ -89,16 +103,8 @@ std::optional<SemaLayout> SemaLayout::read(const GoDwarf& d, std::string& missin
   l.table = *table;
   l.root_treap = {root->offset + treap->offset, treap->size};
   l.sudog_g = *g, l.sudog_next = *next, l.sudog_prev = *prev, l.sudog_elem = *elem, l.sudog_waitlink = *link;
-  l.mutex_sema = d.field("sync.Mutex", "sema");
-  l.rw_writer_sem = d.field("sync.RWMutex", "writerSem");
-  l.rw_reader_sem = d.field("sync.RWMutex", "readerSem");
-  l.rw_w = d.field("sync.RWMutex", "w");
-  // Go 1.19 keeps a WaitGroup's semaphore in state2 where uint64 is 8-aligned
-  // (every 64-bit target); 1.20 names it sema.
-  l.wg_sema = d.field("sync.WaitGroup", "sema");
-  if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
+  sync_fields(l, d);
   l.allp = d.global("runtime.allp");
-  l.p_timers = timers_length(d);
   return l;
 }
 
@@ -155,13 +161,7 @@ std::optional<SemaLayout> SemaLayout::derive(const GoTypes& d, std::string& miss
   l.table = ArrayGlobal{0, 251, 64, 0};
   l.root_treap = {mutex->size, 8};
   l.sudog_g = *g, l.sudog_next = *next, l.sudog_prev = *prev, l.sudog_elem = *elem, l.sudog_waitlink = *link;
-  l.mutex_sema = d.field("sync.Mutex", "sema");
-  l.rw_writer_sem = d.field("sync.RWMutex", "writerSem");
-  l.rw_reader_sem = d.field("sync.RWMutex", "readerSem");
-  l.rw_w = d.field("sync.RWMutex", "w");
-  l.wg_sema = d.field("sync.WaitGroup", "sema");
-  if (!l.wg_sema) l.wg_sema = d.field("sync.WaitGroup", "state2");
-  l.p_timers = timers_length(d);
+  sync_fields(l, d);
   l.p_id = d.field("runtime.p", "id");
   return l;
 }
