@@ -100,6 +100,19 @@ struct Pclntab::Inlined {
   std::int32_t parent_pc = 0;
 };
 
+// The 32-bit fields of a _func start after its entry (a pointer before
+// 1.18, a 32-bit text offset since); Go 1.16 added cuOffset, Go 1.20
+// startLine before funcID; nfuncdata ends the fixed part. Go 1.2-1.11 and
+// 1.12-1.15 are not told apart, so their funcID is not read.
+Pclntab::Layout Pclntab::layout_of(int version, std::uint32_t ptr) {
+  switch (version) {
+    case 12: return {ptr, 0, ptr + 32};
+    case 116: return {ptr, ptr + 32, ptr + 36};
+    case 118: return {4, 36, 40};
+    default: return {4, 40, 44};
+  }
+}
+
 std::unique_ptr<Pclntab> Pclntab::open(const GoImage& img, std::uint64_t addr, std::uint64_t gofunc,
                                        std::string& why, std::uint64_t text) {
   std::unique_ptr<Pclntab> t(new Pclntab(img));
@@ -122,6 +135,7 @@ bool Pclntab::read_header(std::uint64_t addr, std::uint64_t text, std::string& w
   if (tab_.size() < 16 || !version_) { why = fmt::format("no Go pclntab header at {:#x} (magic {:#x})", addr, magic); return false; }
   quantum_ = tab_[6];
   ptr_ = tab_[7];
+  layout_ = layout_of(version_, ptr_);
   if (tab_[4] || tab_[5] || (quantum_ != 1 && quantum_ != 2 && quantum_ != 4) || (ptr_ != 4 && ptr_ != 8)) {
     why = fmt::format("pclntab header at {:#x} is corrupt (quantum {}, pointer size {})", addr, quantum_, ptr_);
     return false;
@@ -152,8 +166,8 @@ bool Pclntab::read_header(std::uint64_t addr, std::uint64_t text, std::string& w
 // of naming the wrong functions.
 bool Pclntab::read_functions(std::string& why) {
   std::uint64_t field = version_ >= 118 ? 4 : ptr_;
-  std::uint64_t rows = nfunc_ + 1;   // the last row holds only the end of the text
-  if (functab_ > tab_.size() || nfunc_ == 0 || rows > (tab_.size() - functab_) / (2 * field)) {
+  // nfunc rows, then one that holds only the end of the text
+  if (functab_ > tab_.size() || nfunc_ == 0 || nfunc_ >= (tab_.size() - functab_) / (2 * field)) {
     why = fmt::format("pclntab function table ({} functions) does not fit the file", nfunc_);
     return false;
   }
@@ -181,35 +195,13 @@ bool Pclntab::read_functions(std::string& why) {
 
 std::uint32_t Pclntab::field(const PclnFunc& f, std::uint32_t off) const { return u32(tab_, f.func + off); }
 
-namespace {
-
-// Where a _func's fields sit, by version: the 32-bit fields start after the
-// entry (a pointer before 1.18, a 32-bit text offset since); Go 1.16 added
-// cuOffset, Go 1.20 startLine before funcID; nfuncdata ends the fixed part.
-struct FuncLayout {
-  std::uint32_t fields;      // nameoff; pcsp, pcfile, pcln, npcdata, cuOffset follow at +12.. +28
-  std::uint32_t func_id;     // 0: none (Go 1.2-1.15 are not told apart)
-  std::uint32_t size;        // of the fixed part: pcdata follows
-};
-
-FuncLayout layout(int version, std::uint32_t ptr) {
-  switch (version) {
-    case 12: return {ptr, 0, ptr + 32};
-    case 116: return {ptr, ptr + 32, ptr + 36};
-    case 118: return {4, 36, 40};
-    default: return {4, 40, 44};
-  }
-}
-
-}  // namespace
-
 bool Pclntab::read_function(std::size_t i, PclnFunc& f, std::string& why) const {
   std::uint64_t fieldsz = version_ >= 118 ? 4 : ptr_;
   std::uint64_t row = functab_ + i * 2 * fieldsz, entry = 0, off = 0, own = 0;
   word(tab_, row, static_cast<std::uint32_t>(fieldsz), entry);
   word(tab_, row + fieldsz, static_cast<std::uint32_t>(fieldsz), off);
   f.func = (version_ == 12 ? 0 : functab_) + off;
-  FuncLayout l = layout(version_, ptr_);
+  const Layout& l = layout_;
   if (f.func > tab_.size() || tab_.size() - f.func < l.size) {
     why = fmt::format("pclntab function {} lies outside the table", i);
     return false;
@@ -274,7 +266,7 @@ std::string_view Pclntab::file_name(const PclnFunc& f, std::int32_t fileno) cons
     if (fileno == 0 || static_cast<std::uint64_t>(fileno) >= nfiles_) return {};
     return cstring(tab_, u32(tab_, files_ + 4ull * static_cast<std::uint32_t>(fileno)));
   }
-  std::uint64_t cu = field(f, layout(version_, ptr_).fields + 28);
+  std::uint64_t cu = field(f, layout_.fields + 28);
   std::uint32_t off = 0;
   if (!get(tab_, cutab_ + 4 * (cu + static_cast<std::uint32_t>(fileno)), off) || off == 0xffffffff) return {};
   return cstring(tab_, files_ + off);
@@ -283,14 +275,15 @@ std::string_view Pclntab::file_name(const PclnFunc& f, std::int32_t fileno) cons
 // A pc-value table: pairs of (zig-zag value delta, pc delta / quantum)
 // varints from the function's entry, value starting at -1, ended by a zero
 // value delta. The value in force at pc, or nullopt when the table is
-// missing, corrupt or ends before pc. Each step consumes bytes, so a
-// hostile table ends with the bytes.
+// missing, corrupt or ends before pc. A real table advances at least one
+// byte a step, so the steps are capped by the function's size (and by the
+// bytes: each step consumes some).
 std::optional<std::int32_t> Pclntab::pcvalue(const PclnFunc& f, std::uint32_t table, std::uint64_t pc) const {
   if (table == 0) return std::nullopt;
   std::uint64_t pos = (version_ == 12 ? 0 : pctab_) + table;
   std::uint64_t at = f.entry;
   std::uint32_t val = static_cast<std::uint32_t>(-1);
-  for (;;) {
+  for (std::uint64_t step = 0; step <= f.end - f.entry; ++step) {
     std::uint32_t dv, dpc;
     if (!uvarint(tab_, pos, dv) || (dv == 0 && at != f.entry)) return std::nullopt;
     val += (dv & 1) ? ~(dv >> 1) : (dv >> 1);
@@ -298,10 +291,11 @@ std::optional<std::int32_t> Pclntab::pcvalue(const PclnFunc& f, std::uint32_t ta
     at += static_cast<std::uint64_t>(dpc) * quantum_;
     if (pc < at) return static_cast<std::int32_t>(val);
   }
+  return std::nullopt;
 }
 
 std::uint32_t Pclntab::pcdata_table(const PclnFunc& f, std::uint32_t index) const {
-  FuncLayout l = layout(version_, ptr_);
+  const Layout& l = layout_;
   if (index >= field(f, l.fields + 24)) return 0;
   return u32(tab_, f.func + l.size + 4ull * index);
 }
@@ -309,7 +303,7 @@ std::uint32_t Pclntab::pcdata_table(const PclnFunc& f, std::uint32_t index) cons
 // The inline tree's address: funcdata follows the pcdata offsets, as
 // pointers (Go 1.16-1.17, 8-aligned) or as offsets from gofunc (1.18+).
 std::optional<std::uint64_t> Pclntab::inline_tree(const PclnFunc& f) const {
-  FuncLayout l = layout(version_, ptr_);
+  const Layout& l = layout_;
   std::uint8_t nfuncdata = tab_[f.func + l.size - 1];
   if (nfuncdata <= kFuncdataInlTree) return std::nullopt;
   std::uint64_t p = f.func + l.size + 4ull * field(f, l.fields + 24);
@@ -342,7 +336,7 @@ bool Pclntab::read_inlined(std::uint64_t tree, std::int32_t index, Inlined& out)
 }
 
 PclnFrame Pclntab::position(const PclnFunc& f, std::uint64_t pc) const {
-  FuncLayout l = layout(version_, ptr_);
+  const Layout& l = layout_;
   PclnFrame fr;
   if (auto fileno = pcvalue(f, field(f, l.fields + 16), pc)) fr.file = file_name(f, *fileno);
   if (auto line = pcvalue(f, field(f, l.fields + 20), pc)) fr.line = *line;
@@ -387,7 +381,7 @@ std::vector<PclnFrame> Pclntab::frames(std::uint64_t pc) const {
 std::optional<std::int32_t> Pclntab::sp_delta(std::uint64_t pc) const {
   const PclnFunc* f = find(pc);
   if (!f) return std::nullopt;
-  return pcvalue(*f, field(*f, layout(version_, ptr_).fields + 12), pc);
+  return pcvalue(*f, field(*f, layout_.fields + 12), pc);
 }
 
 }  // namespace threadleak::detail::golang

@@ -110,6 +110,11 @@ class Pclntab {
   // names, pc-value tables, function table (ftab, then the _funcs).
   std::uint64_t names_ = 0, cutab_ = 0, files_ = 0, pctab_ = 0, functab_ = 0;
   std::uint64_t nfiles_ = 0;
+  // Where a _func's fields sit in this version: nameoff (pcsp, pcfile,
+  // pcln, npcdata, cuOffset follow it at +12..+28), funcID (0: none), and
+  // the size of the fixed part, which the pcdata offsets follow.
+  struct Layout { std::uint32_t fields = 0, func_id = 0, size = 0; } layout_;
+  static Layout layout_of(int version, std::uint32_t ptr);
   std::vector<PclnFunc> funcs_;
   std::uint8_t wrapper_id_ = 0;
   bool inlines_ = false;
