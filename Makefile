@@ -37,5 +37,5 @@ clean:
 FUZZ_SECONDS ?= 20
 fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREADLEAK_FUZZ=ON >/dev/null
-	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_snapshot_json fuzz_core_notes fuzz_core_file fuzz_go_stripped
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_snapshot_json fuzz_core_notes fuzz_core_file fuzz_go_stripped fuzz_pclntab
 	@scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)

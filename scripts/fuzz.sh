@@ -33,6 +33,25 @@ export THREADLEAK_FUZZ_GO_BASE=$work/go-stripped
 mkdir -p "$work/corpus-go" "$work/seed-go"
 printf '\0\0\0\0\0' >"$work/seed-go/none"
 
+# fuzz_pclntab: a no-op patch of that binary's pclntab, and a whole
+# two-function table in the Go 1.18 format (raw mode, first byte odd).
+mkdir -p "$work/corpus-pcln" "$work/seed-pcln"
+printf '\0\0\0\0\0\0' >"$work/seed-pcln/none"
+python3 - "$work/seed-pcln/tiny118" <<'PY'
+import struct, sys
+names, cutab, files = b"main.a\0main.b\0", struct.pack("<I", 0), b"a.go\0"
+pctab = bytes([0, 2, 16, 0, 2, 16, 0, 22, 16, 0])    # pcsp 0, pcfile 0, pcln 10, each over 16 bytes
+hdr = 8 + 8 * 8
+off = [hdr, hdr + len(names), hdr + len(names) + len(cutab), hdr + len(names) + len(cutab) + len(files)]
+pcln = off[3] + len(pctab)
+def func(entry, name):   # entryoff nameoff args deferreturn pcsp pcfile pcln npcdata cuOffset funcID flag pad nfuncdata
+    return struct.pack("<IiiIIIIII4B", entry, name, 0, 0, 1, 4, 7, 0, 0, 0, 0, 0, 0)
+ftab = struct.pack("<6I", 0, 24, 16, 64, 32, 0)
+table = struct.pack("<IBBBBQQQQQQQQ", 0xfffffff0, 0, 0, 1, 8, 2, 1, 0x401000, *off, pcln)
+table += names + cutab + files + pctab + ftab + func(0, 0) + func(16, 7)
+open(sys.argv[1], "wb").write(bytes([1, 0, 0, 0, 0]) + table)
+PY
+
 run() {  # name corpus seed max_len
   echo "fuzz: $1 for ${seconds}s"
   "$build/tests/fuzz/$1" -max_total_time="$seconds" -max_len="$4" -timeout=10 -rss_limit_mb=2048 \
@@ -46,4 +65,5 @@ run fuzz_snapshot_json "$work/corpus-json" "$work/seed-json" 65536
 run fuzz_core_notes "$work/corpus-notes" "$work/seed-notes" 16384
 run fuzz_core_file "$work/corpus-core" "$work/seed-core" 400000
 run fuzz_go_stripped "$work/corpus-go" "$work/seed-go" 256
+run fuzz_pclntab "$work/corpus-pcln" "$work/seed-pcln" 4096
 echo "fuzz: no crash"

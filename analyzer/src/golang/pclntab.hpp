@@ -13,7 +13,9 @@
 // frame sizes only), 0xfffffffa (1.16-1.17), 0xfffffff0 (1.18-1.19),
 // 0xfffffff1 (1.20 on). The inline tree is read from 1.16 on; from 1.18 it
 // lives at offsets from moduledata.gofunc, so without gofunc inlined calls
-// are not expanded (inlines() says so).
+// are not expanded (inlines() says so). Names are the table's: from Go 1.18
+// a generic instantiation's type arguments read "[...]", as the runtime
+// prints them.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +35,7 @@ namespace threadleak::detail::golang {
 struct PclnFunc {
   std::uint64_t entry = 0, end = 0;
   std::string_view name;      // points into the image's bytes
-  std::uint8_t func_id = 0;   // the runtime's FuncID (0 before Go 1.12)
+  std::uint8_t func_id = 0;   // the runtime's FuncID (not read from Go 1.2-1.15 tables: 0)
   bool wrapper = false;       // compiler-made (the runtime's traceback hides it)
   std::uint64_t func = 0;     // internal: its _func, as an offset from the header
 };
@@ -63,7 +65,9 @@ class Pclntab {
   int version() const { return version_; }
   // True when frames() expands inlined calls.
   bool inlines() const { return inlines_; }
-  // The FuncID that marks compiler wrappers in this binary, 0 if unknown.
+  // The FuncID that marks compiler wrappers in this binary (its number
+  // changes between Go versions: the highest FuncID in the table, confirmed
+  // as the one after runtime.systemstack_switch's), 0 if unknown.
   std::uint8_t wrapper_id() const { return wrapper_id_; }
 
   // The function whose [entry, end) holds `pc`, or null. O(log n).
