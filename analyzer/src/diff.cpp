@@ -83,6 +83,8 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
   d.current_threads = current.threads.size();
   d.same_process = baseline.pid != 0 && baseline.pid == current.pid &&
                    baseline.executable == current.executable;
+  for (const std::string& w : baseline.warnings) d.warnings.push_back("baseline: " + w);
+  for (const std::string& w : current.warnings) d.warnings.push_back("current: " + w);
   Snapshot b = filtered(baseline, opts, d.ignored);
   Snapshot c = filtered(current, opts, d.ignored);
   std::set<int> old_tids, old_goids;   // same process: a goroutine is new when its goid is

@@ -67,6 +67,8 @@ struct Diff {
   std::vector<DiffEntry> gone;   // shrank or vanished
   std::size_t baseline_threads = 0, current_threads = 0;
   std::size_t ignored = 0;       // threads skipped by ignore rules (both sides)
+  // Both snapshots' warnings, each prefixed "baseline: " or "current: ".
+  std::vector<std::string> warnings;
   bool grew() const { return !leaked.empty(); }
 };
 

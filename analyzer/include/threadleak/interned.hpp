@@ -7,8 +7,8 @@
 // Strings enter the pool on construction and stay until the process ends
 // (the pool grows with distinct strings, not with threads or snapshots).
 //
-//   Interned f = "pthread_cond_wait";     // interned once
-//   Interned g = std::string("pthread_cond_wait");
+//   threadleak::Interned f = "pthread_cond_wait";     // interned once
+//   threadleak::Interned g = std::string("pthread_cond_wait");
 //   assert(f == g && f.id() == g.id());   // same pool entry
 //   std::string s = f;                    // reads as a const std::string&
 #pragma once

@@ -1,4 +1,4 @@
-// JSON output of `stacks` and `diff` (schema: docs/threadleak.schema.json).
+// JSON output of `stacks` and `diff` (schemas: docs/schema/{stacks,diff}.schema.json).
 #include <fmt/format.h>
 
 #include "hang/hang_json.hpp"
@@ -104,7 +104,8 @@ std::string render_json(const Diff& d) {
                       {"baseline_threads", d.baseline_threads},
                       {"current_threads", d.current_threads},
                       {"ignored", d.ignored},
-                      {"grew", d.grew()}};
+                      {"grew", d.grew()},
+                      {"warnings", d.warnings}};
   nlohmann::json leaked = nlohmann::json::array(), gone = nlohmann::json::array();
   for (const auto& e : d.leaked) leaked.push_back(entry_json(e));
   for (const auto& e : d.gone) gone.push_back(entry_json(e));
