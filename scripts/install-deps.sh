@@ -9,6 +9,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config make
   libdw-dev libelf-dev elfutils       # reading, unwinding, symbolizing; eu-stack for comparisons
+  libzstd-dev liblz4-dev liblzma-dev # compressed cores (systemd-coredump's zstd, lz4, xz)
+  zstd lz4 xz-utils                   # the tools the compressed-core tests compress with
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb lldb-19 python3-lldb-19 python3 python3-jsonschema

@@ -9,6 +9,7 @@
 #include "classify.hpp"
 #include "golang/goroutines.hpp"
 #include "hang/wait_targets.hpp"
+#include "source/coredump_name.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
 #include "symbol_preload.hpp"
@@ -169,6 +170,7 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
   if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
   auto t = open_core(src);
   Snapshot s = analyze_target(*t, opts);
+  s.coredump = coredump_from_name(src.file);
   if (opts.keep_until_exit) {
     static std::mutex mu;
     static std::vector<std::unique_ptr<Target>> kept;   // still reachable: not a leak

@@ -111,6 +111,16 @@ struct CrashInfo {
   std::optional<std::uint64_t> address;  // si_addr for faults
 };
 
+// What systemd-coredump's file name says of a core
+// (core.COMM.UID.BOOTID.PID.TIMESTAMP[.zst|.lz4|.xz]; docs/cores.md).
+struct Coredump {
+  std::string comm;              // the process's comm, unescaped (systemd writes "\x2e" for '.')
+  unsigned uid = 0;
+  int pid = 0;                   // as the host saw it
+  std::string boot_id;           // 32 hex digits
+  std::string time;              // ISO-8601 UTC, from the name's microseconds since the epoch
+};
+
 struct Snapshot {
   static constexpr int kFormatVersion = 1;
   std::string source;            // "core", "live" or "snapshot"
@@ -121,6 +131,7 @@ struct Snapshot {
   std::vector<Module> modules;
   std::vector<Thread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;
+  std::optional<Coredump> coredump;   // when the core's file name is in systemd-coredump's layout
   std::vector<std::string> warnings;  // partial-answer notes for the reader
   // Go programs: timers pending in the runtime's Ps at capture (time.Sleep,
   // time.After, tickers); nullopt when not a Go program or not readable.

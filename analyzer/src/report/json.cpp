@@ -64,6 +64,9 @@ nlohmann::json process_json(const Snapshot& s) {
                   {"signal_name", s.crash->signal_name}};
     if (s.crash->address) j["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
   }
+  if (s.coredump)
+    j["coredump"] = {{"comm", s.coredump->comm}, {"uid", s.coredump->uid}, {"pid", s.coredump->pid},
+                     {"boot_id", s.coredump->boot_id}, {"time", s.coredump->time}};
   return j;
 }
 

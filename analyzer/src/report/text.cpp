@@ -80,6 +80,9 @@ std::string stack_text(const std::vector<Frame>& frames, bool color) {
 
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o) {
   std::string out = headline(snap, groups.size());
+  if (snap.coredump)
+    out += fmt::format("systemd-coredump: pid {} uid {} comm {} at {}\n", snap.coredump->pid, snap.coredump->uid,
+                       snap.coredump->comm, snap.coredump->time);
   if (snap.crash)
     out += fmt::format("crashed: thread {} took {}{}\n", snap.crash->tid, snap.crash->signal_name,
                        snap.crash->address ? fmt::format(" at address {:#x}", *snap.crash->address) : "");

@@ -18,6 +18,7 @@
 
 #include <elfutils/libdwelf.h>
 
+#include "source/compressed_core.hpp"
 #include "source/core_memory.hpp"
 #include "source/core_modules.hpp"
 #include "source/core_notes.hpp"
@@ -320,6 +321,7 @@ std::unique_ptr<Target> open_core(const Source& src) {
   t->origin = src.file;
   struct stat st;
   t->fd = open_input(src.file, st);
+  decompress_if_compressed(src.file, t->fd, st, t->warnings);   // zstd, lz4, xz: a sparse temporary file
   auto file_size = static_cast<std::uint64_t>(st.st_size);
   Layout lay = read_segments(src.file, read_core_headers(src.file, t->fd.get(), file_size), file_size);
   t->elf = backend_elf();
