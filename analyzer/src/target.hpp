@@ -38,12 +38,15 @@ struct RawThread {
   std::string error;                // why regs are missing
 };
 
-// Read access to the target's address space. Implementations must be safe
-// against any address (return a short count, never crash).
+// Read access to the target's address space. Every source's is one of the
+// readers in source/memory.hpp, which share one set of bounds rules: any
+// addr and len are safe (a short count, never a crash or a wrap past 2^64).
+// One thread at a time per object (see memory.hpp for who reads).
 class Memory {
  public:
   virtual ~Memory() = default;
-  // Copies up to len bytes at addr into buf; returns how many were copied.
+  // Copies up to len bytes at addr into buf; returns how many were copied,
+  // stopping at the first byte that cannot be read.
   virtual std::size_t read(std::uint64_t addr, void* buf, std::size_t len) = 0;
 };
 

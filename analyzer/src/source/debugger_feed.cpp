@@ -9,12 +9,13 @@
 //     the file is opened, so a descriptor the debugger opened reads fine even
 //     where threadleak could not open the file itself (another user's view,
 //     Yama ptrace_scope=1).
-// Memory is read lazily, one page at a time, with pread on that descriptor:
-// a read never crosses into an unmapped page, the unwinder touches only the
-// few pages it needs, and a 4 GiB heap costs nothing. Modules come from
-// /proc/PID/maps. Nothing is written, nothing is stopped or resumed here:
+// Memory is read lazily, one page at a time, with pread on that descriptor
+// (PagedMemory, memory.hpp): a read never crosses into an unmapped page, the
+// unwinder touches only the few pages it needs, and a 4 GiB heap costs
+// nothing. Modules come from /proc/PID/maps. Nothing is written, nothing is stopped or resumed here:
 // the debugger keeps the process stopped and resumes it when the user says so.
 #include "source/debugger_feed.hpp"
+#include "source/memory.hpp"
 #include "source/proc_facts.hpp"
 
 #include <elf.h>
@@ -22,61 +23,18 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <sstream>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 namespace threadleak::detail {
 namespace {
 
-constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMaxThreads = 1u << 20;
 constexpr std::size_t kMaxFeedBytes = 256u << 20;
-
-// Memory of the stopped process, read through the debugger's descriptor.
-class FdMemory : public Memory {
- public:
-  explicit FdMemory(int fd) : fd_(fd) {}
-  std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override {
-    std::lock_guard lock(mu_);
-    auto* out = static_cast<unsigned char*>(buf);
-    std::size_t done = 0;
-    while (done < len) {
-      std::uint64_t a = addr + done;
-      const std::string* page = get(a & ~std::uint64_t{kPage - 1});
-      std::size_t off = a & (kPage - 1);
-      if (!page || off >= page->size()) break;
-      std::size_t n = std::min(len - done, page->size() - off);
-      std::memcpy(out + done, page->data() + off, n);
-      done += n;
-    }
-    return done;
-  }
-
- private:
-  const std::string* get(std::uint64_t page_addr) {
-    auto it = pages_.find(page_addr);
-    if (it == pages_.end()) {
-      std::string bytes(kPage, '\0');
-      ssize_t n = -1;
-      if (page_addr <= static_cast<std::uint64_t>(INT64_MAX - kPage))
-        n = ::pread(fd_, bytes.data(), kPage, static_cast<off_t>(page_addr));
-      bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-      it = pages_.emplace(page_addr, std::move(bytes)).first;
-    }
-    return it->second.empty() ? nullptr : &it->second;
-  }
-
-  int fd_;  // owned by the caller (the debugger); never closed here
-  std::mutex mu_;
-  std::unordered_map<std::uint64_t, std::string> pages_;
-};
 
 // Where each register name lands in UserRegs.
 std::uint64_t* reg_slot(UserRegs& r, const std::string& name) {
@@ -196,7 +154,7 @@ std::unique_ptr<Target> open_debugger_feed(const Source& src) {
   read_process_facts(*t, proc);
   t->threads = parse_feed(read_feed(src.regs_file), src.regs_file == "-" ? "registers on stdin" : src.regs_file, pid);
   read_thread_names(*t, proc);
-  t->memory = std::make_unique<FdMemory>(src.mem_fd);
+  t->memory = PagedMemory::of_process(src.mem_fd);   // the fd stays the debugger's: never closed here
   report_modules(*t, src, proc);
   check_modules(t->dwfl.get(), t->warnings);
   return t;

@@ -41,6 +41,7 @@
 #include <fmt/format.h>
 
 #include "golang/goroutines.hpp"
+#include "source/memory.hpp"
 #include "source/proc_facts.hpp"
 #include "target.hpp"
 
@@ -141,37 +142,26 @@ std::vector<Mapping> parse_maps(const std::string& text) {
   return out;
 }
 
-struct StackCopy { std::uint64_t start; std::string bytes; };
-
-std::size_t read_copies(const std::vector<StackCopy>& copies, std::uint64_t addr, void* buf, std::size_t len) {
-  auto it = std::upper_bound(copies.begin(), copies.end(), addr,
-                             [](std::uint64_t a, const StackCopy& c) { return a < c.start; });
-  if (it == copies.begin()) return 0;
-  --it;
-  std::uint64_t rel = addr - it->start;
-  if (rel >= it->bytes.size()) return 0;
-  std::size_t n = std::min<std::uint64_t>(len, it->bytes.size() - rel);
-  std::memcpy(buf, it->bytes.data() + rel, n);
-  return n;
-}
+// A range of the target's memory copied while it was frozen.
+using StackCopy = CopiedMemory::Copy;
 
 // Stacks, and (looked up only when no stack covers an address) the bytes
 // around each futex a thread waited on: the lock objects, read while frozen
-// so owners and waiters agree (hang triage).
+// so owners and waiters agree (hang triage). Two tables, not one: a lock
+// may lie on a thread's stack, and a table looks an address up in the copy
+// that starts last at or below it, so a futex window inside a stack's copy
+// would hide the rest of that stack.
 class LiveMemory : public Memory {
  public:
-  LiveMemory(std::vector<StackCopy> copies, std::vector<StackCopy> futexes)
-      : copies_(std::move(copies)), futexes_(std::move(futexes)) {
-    for (auto* v : {&copies_, &futexes_})
-      std::sort(v->begin(), v->end(), [](const StackCopy& a, const StackCopy& b) { return a.start < b.start; });
-  }
+  LiveMemory(std::vector<StackCopy> stacks, std::vector<StackCopy> futexes)
+      : stacks_(std::move(stacks)), futexes_(std::move(futexes)) {}
   std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override {
-    if (std::size_t n = read_copies(copies_, addr, buf, len)) return n;
-    return read_copies(futexes_, addr, buf, len);
+    if (std::size_t n = stacks_.read(addr, buf, len)) return n;
+    return futexes_.read(addr, buf, len);
   }
 
  private:
-  std::vector<StackCopy> copies_, futexes_;
+  CopiedMemory stacks_, futexes_;
 };
 
 // The lock object around a futex word: glibc's mutex, rwlock and condvar
@@ -181,8 +171,7 @@ constexpr std::uint64_t kFutexSyscall = 202, kFutexWindow = 64;
 void copy_futex(int mem_fd, std::uint64_t futex, std::vector<StackCopy>& out) {
   if (futex < kFutexWindow) return;
   std::string buf(2 * kFutexWindow, '\0');
-  ssize_t n = ::pread(mem_fd, buf.data(), buf.size(), static_cast<off_t>(futex - kFutexWindow));
-  if (n != static_cast<ssize_t>(buf.size())) return;
+  if (pread_full(mem_fd, buf.data(), buf.size(), futex - kFutexWindow) != buf.size()) return;
   out.push_back({futex - kFutexWindow, std::move(buf)});
 }
 
@@ -201,8 +190,7 @@ bool stack_range(const std::vector<Mapping>& maps, std::uint64_t sp, std::uint64
 }
 
 void pread_stack(int mem_fd, StackCopy& c) {
-  ssize_t n = ::pread(mem_fd, c.bytes.data(), c.bytes.size(), static_cast<off_t>(c.start));
-  c.bytes.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  c.bytes.resize(pread_full(mem_fd, c.bytes.data(), c.bytes.size(), c.start));
 }
 
 // Reads every stack with one process_vm_readv per IOV_MAX stacks instead of
