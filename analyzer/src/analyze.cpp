@@ -7,11 +7,12 @@
 #include <fmt/format.h>
 
 #include "classify.hpp"
+#include "golang/go_snapshot.hpp"
 #include "golang/goroutines.hpp"
-#include "hang/wait_targets.hpp"
 #include "source/coredump_name.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
+#include "source/wait_targets.hpp"
 #include "symbol_preload.hpp"
 #include "symbolize.hpp"
 #include "target.hpp"
@@ -168,7 +169,9 @@ Snapshot capture(const Source& src, const CaptureOptions& opts) {
     return analyze_target(*t, opts);
   }
   if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
-  auto t = open_core(src);
+  auto t = open_core(src, [](const Target& target) {
+    return std::make_shared<SymbolPreload>(target, std::vector<std::uint64_t>{});
+  });
   Snapshot s = analyze_target(*t, opts);
   s.coredump = coredump_from_name(src.file);
   if (opts.keep_until_exit) {

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "report/json_model.hpp"
+#include "model_json.hpp"
 #include "threadleak/analysis.hpp"
 
 namespace threadleak {

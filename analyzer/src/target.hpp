@@ -88,7 +88,11 @@ struct Target {
 };
 
 // Opens a core file. Throws Error naming the file on anything fatal.
-std::unique_ptr<Target> open_core(const Source& src);
+// Starts loading debug info for `t` on another thread, as soon as its
+// modules are known (symbol_preload.hpp); handed down by the orchestrator so
+// that capture does not reach into the symbolize stage.
+using StartPreload = std::function<std::shared_ptr<SymbolPreload>(const Target& t)>;
+std::unique_ptr<Target> open_core(const Source& src, const StartPreload& start_preload = {});
 // How the calling thread's last open_core went (for tests): whether the
 // modules were found at the notes' ends and debug info started loading
 // before the notes were read, and whether the full notes confirmed it.

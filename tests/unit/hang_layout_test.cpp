@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "builders.hpp"
-#include "hang/layout.hpp"
+#include "report/hang_layout.hpp"
 
 using threadleak::State;
 using threadleak::detail::GraphLayout;

@@ -8,7 +8,7 @@
 
 #include "golang/go_reader.hpp"
 #include "golang/go_symbolize.hpp"
-#include "golang/goroutines.hpp"
+#include "golang/go_snapshot.hpp"
 #include "symbolize.hpp"
 
 namespace threadleak::detail::golang {

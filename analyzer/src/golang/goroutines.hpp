@@ -1,10 +1,9 @@
-// The Go stage of capture(): recognise a Go program, read its goroutines
-// (from a core, or from a live process while it is frozen), and add them to
-// the Snapshot as Thread records of Kind::goroutine, symbolized and
-// classified the way the runtime's own traceback shows them.
+// The Go part of capture: recognise a Go program and read its goroutines
+// (from a core, or from a live process while it is frozen). Turning them
+// into Thread records is a later stage (golang/go_snapshot.hpp).
 //
-//   auto go = golang::open_go(exe_path, entry, warnings);    // null: not Go
-//   if (go) golang::read_goroutines(*go, memory, 256, threads); // while frozen
+//   auto go = golang::open_go(exe_path, name, entry, warnings);  // null: not Go
+//   if (go) golang::read_goroutines(*go, memory, 256, threads);   // while frozen
 //   ... unwind OS threads ...
 //   if (go) golang::add_goroutines(snapshot, target, *go, stacks);
 #pragma once
@@ -14,7 +13,6 @@
 #include <vector>
 
 #include "target.hpp"
-#include "unwind.hpp"
 
 namespace threadleak::detail::golang {
 
@@ -32,11 +30,6 @@ std::shared_ptr<GoCapture> open_go(const std::string& exe_path, const std::strin
 // Reads every goroutine from `mem` into `go`; `threads` are the target's
 // OS threads (a stripped binary's globals are checked against them).
 void read_goroutines(GoCapture& go, Memory& mem, unsigned max_frames, const std::vector<RawThread>& threads);
-
-// Appends the goroutines to `snap` (after its OS threads), marks the
-// runtime's OS threads, and gives Go frames of OS threads file:line.
-// `stacks` are the OS threads' unwound stacks (stacks[i] is t.threads[i]).
-void add_goroutines(Snapshot& snap, const Target& t, GoCapture& go, const std::vector<RawStack>& stacks);
 
 // The target's Go program, for a core (found through the Dwfl's main
 // module) or null.

@@ -1,5 +1,5 @@
 // The frame of every HTML page threadleak writes (report/html.cpp for stacks
-// and diff, hang/render_html.cpp for hang): head with the CSP, header, footer
+// and diff, report/hang_html.cpp for hang): head with the CSP, header, footer
 // and script, and the stack list.
 #include "report/html_page.hpp"
 

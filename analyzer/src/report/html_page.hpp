@@ -1,5 +1,5 @@
 // Parts of the HTML report's page (report/html.cpp), shared with the other
-// pages that use the same look (the hang report, hang/render_html.cpp).
+// pages that use the same look (the hang report, report/hang_html.cpp).
 #pragma once
 
 #include <set>

@@ -1,36 +1,12 @@
 // JSON output of `stacks` and `diff` (schemas: docs/schema/{stacks,diff}.schema.json).
 #include <fmt/format.h>
 
-#include "hang/hang_json.hpp"
+#include "report/hang_json.hpp"
 #include "report/json_model.hpp"
 #include "threadleak/threadleak.hpp"
 
 namespace threadleak {
 namespace detail {
-
-std::string state_label(State s, const std::string& syscall_name) {
-  if (s == State::syscall) return "syscall:" + syscall_name;
-  return to_string(s);
-}
-
-nlohmann::json frame_json(const Frame& f) {
-  nlohmann::json j = {{"pc", fmt::format("{:#x}", f.pc)},
-                      {"rel_pc", fmt::format("{:#x}", f.rel_pc)},
-                      {"module", f.module},
-                      {"function", f.function},
-                      {"offset", f.offset}};
-  if (!f.build_id.empty()) j["build_id"] = f.build_id;
-  if (!f.file.empty()) { j["file"] = f.file; j["line"] = f.line; }
-  if (f.inlined) j["inlined"] = true;
-  if (f.own_code) j["own_code"] = true;
-  return j;
-}
-
-nlohmann::json frames_json(const std::vector<Frame>& frames) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const auto& f : frames) a.push_back(frame_json(f));
-  return a;
-}
 
 nlohmann::json group_json(const Group& g) {
   nlohmann::json j = {{"count", g.count()},

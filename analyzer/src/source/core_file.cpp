@@ -23,7 +23,6 @@
 #include "source/core_modules.hpp"
 #include "source/core_notes.hpp"
 #include "source/proc_facts.hpp"
-#include "symbol_preload.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -311,7 +310,7 @@ thread_local CoreOpenStats g_last_open;
 
 CoreOpenStats last_core_open_stats() { return g_last_open; }
 
-std::unique_ptr<Target> open_core(const Source& src) {
+std::unique_ptr<Target> open_core(const Source& src, const StartPreload& start_preload) {
   g_last_open = {};
   elf_version(EV_CURRENT);
   PhaseTimer timer;
@@ -334,12 +333,12 @@ std::unique_ptr<Target> open_core(const Source& src) {
   // another thread, while the notes are read.
   std::optional<CoreNotes> early = early_module_notes(src.file, t->fd.get(), lay);
   std::shared_ptr<std::vector<CoreModule>> mods;
-  if (early) {
+  if (early && start_preload) {
     mods = std::make_shared<std::vector<CoreModule>>(find_core_modules(*early, *t->memory, src.exe));
     if (!mods->empty()) {
       t->entry = early->entry;
       use_modules(*t, mods);
-      t->preload = std::make_shared<SymbolPreload>(*t, std::vector<std::uint64_t>{});
+      t->preload = start_preload(*t);
       g_last_open.early_modules = true;
       if (log_enabled()) log(fmt::format("{} modules from the notes' ends: debug info loading started", mods->size()));
     }

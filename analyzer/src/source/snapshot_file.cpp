@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "report/json_model.hpp"
+#include "model_json.hpp"
 #include "target.hpp"
 
 namespace threadleak {
@@ -36,29 +36,6 @@ FrameKey frame_key(const Frame& f) {
           f.file.id(), f.line, f.inlined, f.own_code};
 }
 
-std::uint64_t parse_hex(const json& v) {
-  const std::string& s = v.get_ref<const std::string&>();
-  std::size_t used = 0;
-  std::uint64_t x = std::stoull(s, &used, 16);
-  if (used != s.size()) throw std::invalid_argument("bad hex number '" + s + "'");
-  return x;
-}
-
-Frame frame_from(const json& j) {
-  Frame f;
-  f.pc = parse_hex(j.at("pc"));
-  f.rel_pc = parse_hex(j.at("rel_pc"));
-  f.module = j.at("module").get<std::string>();
-  f.function = j.at("function").get<std::string>();
-  f.offset = j.at("offset").get<std::uint64_t>();
-  f.build_id = j.value("build_id", "");
-  f.file = j.value("file", "");
-  f.line = j.value("line", 0);
-  f.inlined = j.value("inlined", false);
-  f.own_code = j.value("own_code", false);
-  return f;
-}
-
 json modules_json(const std::vector<Module>& mods) {
   json a = json::array();
   for (const auto& m : mods)
@@ -75,11 +52,11 @@ void read_process(const json& j, Snapshot& s) {
   s.warnings = j.value("warnings", std::vector<std::string>{});
   for (const auto& m : j.value("modules", json::array()))
     s.modules.push_back({m.at("name").get<std::string>(), m.value("path", ""),
-                         m.value("build_id", ""), parse_hex(m.at("start")), parse_hex(m.at("end"))});
+                         m.value("build_id", ""), detail::hex_from_json(m.at("start")), detail::hex_from_json(m.at("end"))});
   if (j.contains("crash")) {
     const json& c = j.at("crash");
     CrashInfo ci{c.at("tid").get<int>(), c.at("signal").get<int>(), c.value("signal_name", ""), {}};
-    if (c.contains("address")) ci.address = parse_hex(c.at("address"));
+    if (c.contains("address")) ci.address = detail::hex_from_json(c.at("address"));
     s.crash = ci;
   }
 }
@@ -92,7 +69,7 @@ void read_go_fields(const json& j, Thread& t) {
   t.goid = j.value("goid", std::int64_t{0});
   t.wait_reason = j.value("wait_reason", "");
   if (j.contains("wait_minutes")) t.wait_minutes = j.at("wait_minutes").get<std::int64_t>();
-  if (j.contains("created_by")) t.created_by = frame_from(j.at("created_by"));
+  if (j.contains("created_by")) t.created_by = detail::frame_from_json(j.at("created_by"));
   t.go_runtime = j.value("go_runtime", false);
   t.leaked_by_gc = j.value("leaked_by_gc", false);
 }
@@ -121,8 +98,8 @@ json wait_target_json(const WaitTarget& w) {
 WaitTarget wait_target_from(const json& j) {
   WaitTarget w;
   w.kind = j.at("kind").get<std::string>();
-  w.address = parse_hex(j.at("address"));
-  w.futex = parse_hex(j.at("futex"));
+  w.address = detail::hex_from_json(j.at("address"));
+  w.futex = detail::hex_from_json(j.at("futex"));
   w.layout = j.value("layout", "");
   if (j.contains("owner")) w.owner = j.at("owner").get<int>();
   if (j.contains("mutex_kind")) w.mutex_kind = j.at("mutex_kind").get<int>();
@@ -202,7 +179,7 @@ Snapshot from_snapshot_json(const std::string& text, const std::string& origin) 
     s.origin = origin;
     read_process(j.at("process"), s);
     std::vector<Frame> frames;
-    for (const auto& f : j.at("frames")) frames.push_back(frame_from(f));
+    for (const auto& f : j.at("frames")) frames.push_back(detail::frame_from_json(f));
     std::vector<std::vector<Frame>> stacks;
     for (const auto& st : j.at("stacks")) {
       std::vector<Frame> fs;

@@ -1,11 +1,11 @@
 // `threadleak hang --format html`: one self-contained page with the summary,
-// the wait-for graph drawn (hang/layout.cpp, hang/graph_svg.cpp), the
+// the wait-for graph drawn (report/hang_layout.cpp, report/hang_graph_svg.cpp), the
 // findings with each thread's stack behind a click, then the groups table
 // and icicle of the stacks page.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "hang/layout.hpp"
+#include "report/hang_layout.hpp"
 #include "report/flame.hpp"
 #include "report/html_page.hpp"
 #include "report/json_model.hpp"

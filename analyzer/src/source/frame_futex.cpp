@@ -1,4 +1,4 @@
-#include "hang/frame_futex.hpp"
+#include "source/frame_futex.hpp"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

@@ -4,12 +4,12 @@
 // mutex itself); for rwlocks and condvars the word is one of two fields,
 // and the object's 8-byte alignment tells which. A mutex waiter outside the
 // futex call falls back to its innermost frame (frame_futex.hpp).
-#include "hang/wait_targets.hpp"
+#include "source/wait_targets.hpp"
 
 #include <fmt/format.h>
 
-#include "hang/frame_futex.hpp"
-#include "hang/glibc_layout.hpp"
+#include "source/frame_futex.hpp"
+#include "source/glibc_layout.hpp"
 
 namespace threadleak::detail {
 namespace {

@@ -66,7 +66,7 @@ GraphLayout layout_wait_graph(const Snapshot& snap, const HangReport& h);
 
 namespace threadleak::detail {
 
-// The layout drawn as an inline <svg id="waitgraph"> (hang/graph_svg.cpp):
+// The layout drawn as an inline <svg id="waitgraph"> (report/hang_graph_svg.cpp):
 // nodes are <g class="node thread|group|orphan [cycle] [self] [crashed]
 // [blocker] STATE-CLASS"> (blocker: a thread others wait for) with data-tid / data-tids, data-count and data-waiters; edges
 // <g class="edge [cycle] [orphan] [self]"> with data-from, data-to (TIDs;

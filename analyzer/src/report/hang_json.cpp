@@ -2,7 +2,7 @@
 // hex strings like everywhere else in threadleak's JSON.
 #include <fmt/format.h>
 
-#include "hang/hang_json.hpp"
+#include "report/hang_json.hpp"
 #include "report/json_model.hpp"
 
 namespace threadleak {

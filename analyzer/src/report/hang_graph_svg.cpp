@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "hang/layout.hpp"
+#include "report/hang_layout.hpp"
 #include "report/flame.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"

@@ -1,5 +1,5 @@
 // Laying out the wait-for graph for the HTML hang report (see layout.hpp).
-#include "hang/layout.hpp"
+#include "report/hang_layout.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 // glibc lock layouts from glibc's DWARF: the declared type of the `mutex`
 // (`rwlock`, `cond`) parameter of the libc function a waiter is in.
-#include "hang/glibc_layout.hpp"
+#include "source/glibc_layout.hpp"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

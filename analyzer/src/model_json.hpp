@@ -1,0 +1,25 @@
+// JSON forms of the model's own types (a frame, a state), shared by the
+// stages that read and write them: snapshot files (capture) and every JSON
+// report. Part of the model: it knows nothing of groups, diffs or reports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "threadleak/snapshot.hpp"
+
+namespace threadleak::detail {
+
+// "syscall:futex" for State::syscall, else to_string(state).
+std::string state_label(State s, const std::string& syscall_name);
+nlohmann::json frame_json(const Frame& f);
+nlohmann::json frames_json(const std::vector<Frame>& frames);
+// "0x1f" -> 31; throws std::invalid_argument (or a json exception) else.
+std::uint64_t hex_from_json(const nlohmann::json& v);
+// The inverse of frame_json; throws nlohmann::json::exception or
+// std::invalid_argument on a malformed frame.
+Frame frame_from_json(const nlohmann::json& j);
+
+}  // namespace threadleak::detail
