@@ -27,7 +27,7 @@ threadleak=$(dirname "$build")/$(basename "$build" -fuzz)/analyzer/threadleak
 kill $pid
 
 # A stripped Go binary (the park sample) for fuzz_go_stripped to patch.
-GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$work/gocache" \
+GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$(realpath "$work")/gocache" \
   go build -ldflags="-s -w" -o "$work/go-stripped" samples/go/park.go samples/go/protocol.go
 export THREADLEAK_FUZZ_GO_BASE=$work/go-stripped
 mkdir -p "$work/corpus-go" "$work/seed-go"
