@@ -21,14 +21,6 @@ tl_test::Result stacks(const std::vector<std::string>& args) {
   return tl_test::run(argv, 60);
 }
 
-void expect_one_line_error(const tl_test::Result& r, const std::string& input, const std::string& words) {
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("threadleak: " + input + ": ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
 std::string write_file(const std::string& name, const std::string& text) {
   std::string path = tl_test::temp_dir() + "/" + name;
   std::ofstream(path, std::ios::binary) << text;
@@ -54,25 +46,25 @@ std::string truncated_copy(std::uintmax_t bytes) {
 
 }  // namespace
 
-TEST(BadInput, MissingPath) { expect_one_line_error(stacks({"/no/such/core"}), "/no/such/core", "No such file"); }
+TEST(BadInput, MissingPath) { tl_test::expect_one_line_error(stacks({"/no/such/core"}), "/no/such/core", "No such file"); }
 
 TEST(BadInput, Directory) {
   std::string d = tl_test::temp_dir();
-  expect_one_line_error(stacks({d}), d, "is a directory");
+  tl_test::expect_one_line_error(stacks({d}), d, "is a directory");
 }
 
 TEST(BadInput, EmptyFile) {
   std::string f = write_file("empty", "");
-  expect_one_line_error(stacks({f}), f, "empty file");
+  tl_test::expect_one_line_error(stacks({f}), f, "empty file");
 }
 
 TEST(BadInput, NotElfNotJson) {
   std::string f = write_file("notes.txt", "hello, this is not a core\n");
-  expect_one_line_error(stacks({f}), f, "not a core file");
+  tl_test::expect_one_line_error(stacks({f}), f, "not a core file");
 }
 
 TEST(BadInput, ElfThatIsNoCore) {
-  expect_one_line_error(stacks({"/bin/ls"}), "/bin/ls", "not a core dump");
+  tl_test::expect_one_line_error(stacks({"/bin/ls"}), "/bin/ls", "not a core dump");
 }
 
 TEST(BadInput, TruncatedCores) {
@@ -89,7 +81,7 @@ TEST(BadInput, TruncatedCores) {
       auto j = nlohmann::json::parse(r.out, nullptr, false);
       EXPECT_FALSE(j.is_discarded());
     } else {
-      expect_one_line_error(r, core, "");
+      tl_test::expect_one_line_error(r, core, "");
     }
   }
 }
@@ -106,7 +98,7 @@ TEST(BadInput, WrongExeIsAWarningAndStillGroups) {
 
 TEST(BadInput, ExeThatIsNotElf) {
   std::string f = write_file("exe.txt", "nope");
-  expect_one_line_error(stacks({park_core(), "--exe", f}), f, "not an ELF executable");
+  tl_test::expect_one_line_error(stacks({park_core(), "--exe", f}), f, "not an ELF executable");
 }
 
 TEST(BadInput, MalformedSnapshots) {
@@ -128,14 +120,14 @@ TEST(BadInput, MalformedSnapshots) {
   };
   for (const Case& c : cases) {
     std::string f = write_file(c.name, c.text);
-    expect_one_line_error(stacks({f}), f, c.words);
+    tl_test::expect_one_line_error(stacks({f}), f, c.words);
   }
 }
 
 TEST(BadInput, DiffWithABadSideNamesThatSide) {
   std::string f = write_file("bad.json", "{");
   auto r = tl_test::run({tl_test::threadleak_bin(), "diff", park_core(), f});
-  expect_one_line_error(r, f, "malformed snapshot");
+  tl_test::expect_one_line_error(r, f, "malformed snapshot");
 }
 
 TEST(BadInput, UsageErrorsExit2) {

@@ -76,14 +76,6 @@ tl_test::Result stacks(const std::vector<std::string>& args) {
   return tl_test::run(argv, 120);
 }
 
-void expect_one_line_error(const tl_test::Result& r, const std::string& input, const std::string& words) {
-  EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_EQ(r.err.rfind("threadleak: " + input + ": ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-
 std::string cut_copy(const std::string& from, std::uintmax_t bytes, const std::string& name) {
   std::string path = cores().dir + "/" + name;
   fs::copy_file(from, path, fs::copy_options::overwrite_existing);
@@ -144,7 +136,7 @@ TEST(CompressedCore, MemoryAndDiskBoundedByRealContent) {
 
 TEST(CompressedCore, TruncatedBeforeTheNotesIsOneLineAndExit2) {
   std::string f = cut_copy(cores().zst, 200, "cut-early.zst");
-  expect_one_line_error(stacks({f}), f, "compressed core (zstd) is truncated after");
+  tl_test::expect_one_line_error(stacks({f}), f, "compressed core (zstd) is truncated after");
 }
 
 // gcore writes the notes last, so a cut gcore core is an error; the kernel
@@ -178,7 +170,7 @@ TEST(CompressedCore, CorruptIsOneLineOrAWarningNeverACrash) {
     io.seekp(4);
     io.write(std::string(60, '\xff').data(), 60);
   }
-  expect_one_line_error(stacks({early}), early, "compressed core (zstd) is corrupt");
+  tl_test::expect_one_line_error(stacks({early}), early, "compressed core (zstd) is corrupt");
   // The middle garbled, in each format: a partial answer or one line.
   for (const std::string& from : {c.zst, c.lz4, c.xz}) {
     SCOPED_TRACE(from);
@@ -190,7 +182,7 @@ TEST(CompressedCore, CorruptIsOneLineOrAWarningNeverACrash) {
     }
     tl_test::Result r = stacks({"--json", f});
     if (r.status == 2) {
-      expect_one_line_error(r, f, "is corrupt");
+      tl_test::expect_one_line_error(r, f, "is corrupt");
     } else {
       ASSERT_EQ(r.status, 0) << r.err;
       EXPECT_NE(nlohmann::json::parse(r.out).at("warnings")[0].get<std::string>().find("is corrupt"),
@@ -203,7 +195,7 @@ TEST(CompressedCore, CompressedNonCoreIsOneLine) {
   std::string f = tl_test::temp_dir() + "/notes.zst";
   tl_test::Result r = tl_test::run({"sh", "-c", "echo hello, not a core | zstd -q -o " + f});
   ASSERT_EQ(r.status, 0) << r.err;
-  expect_one_line_error(stacks({f}), f, "not an ELF core");
+  tl_test::expect_one_line_error(stacks({f}), f, "not an ELF core");
 }
 
 TEST(CompressedCore, UnwritableTemporaryDirectoryIsOneLine) {
@@ -211,5 +203,5 @@ TEST(CompressedCore, UnwritableTemporaryDirectoryIsOneLine) {
   tl_test::Result z = tl_test::run({"sh", "-c", "head -c 64 /bin/true | zstd -q -o " + f});   // an ELF header
   ASSERT_EQ(z.status, 0) << z.err;
   tl_test::Result r = tl_test::run({tl_test::threadleak_bin(), "stacks", f}, 60, {"TMPDIR=/no/such/dir"});
-  expect_one_line_error(r, f, "cannot create a temporary file in /no/such/dir to decompress the core into");
+  tl_test::expect_one_line_error(r, f, "cannot create a temporary file in /no/such/dir to decompress the core into");
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -238,6 +239,14 @@ bool all_threads_running_untraced(pid_t pid, std::string* why) {
   }
   ::closedir(d);
   return ok;
+}
+
+void expect_one_line_error(const Result& r, const std::string& input, const std::string& words) {
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("threadleak: " + input + ": ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
 }  // namespace tl_test

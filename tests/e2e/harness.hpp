@@ -59,6 +59,10 @@ struct Result {
 // `env` ("NAME=VALUE") is added to the test's environment.
 Result run(const std::vector<std::string>& argv, int timeout_s = 120, const std::vector<std::string>& env = {});
 
+// The bad-input contract: exit 2, nothing on stdout, one line on stderr
+// "threadleak: INPUT: ..." that contains `words`.
+void expect_one_line_error(const Result& r, const std::string& input, const std::string& words);
+
 // Dumps a live process with gcore into dir; returns the core's path.
 std::string gcore(pid_t pid, const std::string& dir);
 
