@@ -138,13 +138,18 @@ GoSymbolizer::GoSymbolizer(const GoSymbols& symbols, std::uint64_t bias, GoModul
     : d_(symbols), bias_(bias), module_(std::move(module)), goroot_src_(goroot_of(symbols)) {}
 
 std::vector<GoFrame> GoSymbolizer::frames(std::uint64_t pc, bool return_address) {
-  std::uint64_t link = pc - bias_;
-  if (return_address) {
-    auto f = d_.function_at(link);
-    if (!f || link > f->low) --link;
+  // Keyed by the pc as given (user-space pcs leave bit 63 free for the
+  // flag), so a repeated pc costs one hash lookup, not a function search.
+  std::uint64_t key = pc | (return_address ? 1ull << 63 : 0);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    std::uint64_t link = pc - bias_;
+    if (return_address) {
+      auto f = d_.function_at(link);
+      if (!f || link > f->low) --link;
+    }
+    it = cache_.emplace(key, lookup(link)).first;
   }
-  auto it = cache_.find(link);
-  if (it == cache_.end()) it = cache_.emplace(link, lookup(link)).first;
   std::vector<GoFrame> out = it->second;
   for (GoFrame& f : out) f.frame.pc = pc;
   return out;

@@ -39,7 +39,7 @@ class GoSymbolizer {
   std::uint64_t bias_;
   GoModule module_;
   std::string goroot_src_;
-  std::unordered_map<std::uint64_t, std::vector<GoFrame>> cache_;
+  std::unordered_map<std::uint64_t, std::vector<GoFrame>> cache_;   // by pc | return_address << 63
 };
 
 }  // namespace threadleak::detail::golang
