@@ -1,30 +1,30 @@
-// Subcommands that live in files of their own, registered from main.cpp.
+// The subcommands, each declared the same way: add_X_command registers it
+// on the app with its options (inputs and outputs from options.hpp) and
+// returns a Command; main runs the one the user chose. `run` returns the
+// exit status (or ends the process through exit_now) and may throw
+// threadleak::Error.
 #pragma once
 
 #include <functional>
-#include <string>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "output.hpp"
-#include "threadleak/threadleak.hpp"
-
 namespace cli {
 
-// A registered subcommand: `app` is set when the user chose it; `run`
-// returns the exit status and may throw threadleak::Error.
 struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
 
-// `threadleak watch --pid PID --interval 30s [--count N] [--out DIR]`.
+// `threadleak stacks (INPUT | --pid PID)`: threads grouped by identical stack.
+Command add_stacks_command(CLI::App& app);
+// `threadleak snapshot (INPUT | --pid PID) -o FILE`: a snapshot file.
+Command add_snapshot_command(CLI::App& app);
+// `threadleak diff BASELINE CURRENT [MORE...]`: what grew; exit 1 when something did.
+Command add_diff_command(CLI::App& app);
+// `threadleak watch --pid PID [--interval 30s] [--count N] [-o DIR]`.
 Command add_watch_command(CLI::App& app);
-
-// `threadleak diff S1 S2 S3 ...` (three or more): the series report. Exit 1
-// when a group is leaking. Every format: folded and html show the leaking groups.
-int run_series(const std::vector<threadleak::Source>& sources, const threadleak::DiffOptions& opts, Format fmt,
-               const threadleak::TextOptions& text, const std::string& out);
+// `threadleak hang (INPUT | --pid PID)`: who waits for whom; exit 1 on a deadlock.
+Command add_hang_command(CLI::App& app);
 
 }  // namespace cli

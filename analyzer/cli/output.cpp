@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <mutex>
 
 namespace cli {
 
@@ -43,12 +45,11 @@ std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vect
   return threadleak::render_text(snap, groups, text);
 }
 
-std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Snapshot& current,
-                   const std::vector<threadleak::Group>& current_groups, const threadleak::TextOptions& text) {
+std::string render(Format fmt, const threadleak::Diff& d, const threadleak::TextOptions& text) {
   switch (fmt) {
     case Format::json: return threadleak::render_json(d);
     case Format::folded: return threadleak::render_folded(d);
-    case Format::html: return threadleak::render_html(d, current, current_groups);
+    case Format::html: return threadleak::render_html(d);
     case Format::text: break;
   }
   return threadleak::render_text(d, text);
@@ -70,10 +71,13 @@ void exit_now(int status) {
   std::_Exit(status);
 }
 
-threadleak::CaptureOptions ends_soon() {
-  threadleak::CaptureOptions o;
-  o.keep_until_exit = true;
-  return o;
+threadleak::Snapshot capture_until_exit(const threadleak::Source& src) {
+  static std::mutex mu;
+  static std::vector<std::shared_ptr<void>> held;   // still reachable at exit: not a leak
+  threadleak::Capture c = threadleak::capture_holding(src);
+  std::lock_guard lock(mu);
+  held.push_back(std::move(c.held));
+  return std::move(c.snapshot);
 }
 
 }  // namespace cli

@@ -39,9 +39,7 @@ bool color_wanted(const FormatArgs& f, const std::string& out_path);
 
 std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vector<threadleak::Group>& groups,
                    const threadleak::TextOptions& text);
-// `current` and `current_groups` (grouped as the diff was) feed the HTML page.
-std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Snapshot& current,
-                   const std::vector<threadleak::Group>& current_groups, const threadleak::TextOptions& text);
+std::string render(Format fmt, const threadleak::Diff& d, const threadleak::TextOptions& text);
 
 // Writes to `path`, or stdout when it is empty or "-"; throws Error on failure.
 void write_output(const std::string& text, const std::string& path);
@@ -51,8 +49,8 @@ void write_output(const std::string& text, const std::string& path);
 // one takes longer than the kernel takes to drop the whole address space.
 [[noreturn]] void exit_now(int status);
 
-// Capture options for a command that ends with exit_now: what reading a
-// core took is left to the exit too.
-threadleak::CaptureOptions ends_soon();
+// capture() for a command that ends with exit_now: what reading the source
+// took (a core's buffers, libdw's debug info) is left to the exit too.
+threadleak::Snapshot capture_until_exit(const threadleak::Source& src);
 
 }  // namespace cli

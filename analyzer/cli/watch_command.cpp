@@ -1,4 +1,4 @@
-// `threadleak watch --pid PID --interval 30s [--count N] [--out DIR]`:
+// `threadleak watch --pid PID --interval 30s [--count N] [-o DIR]`:
 // snapshots of a live process on a schedule (each a short freeze, as the
 // live source promises), saved to DIR, and a line whenever a group has grown
 // across the last K snapshots. SIGINT and SIGTERM are blocked and only
@@ -19,13 +19,15 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "diagnostics.hpp"
+#include "options.hpp"
 
 namespace cli {
 namespace {
 namespace fs = std::filesystem;
 
 struct WatchArgs {
-  int pid = 0;
+  InputArgs in;
   std::string interval = "30s";
   std::size_t count = 0;       // 0: until Ctrl-C
   std::string out_dir;
@@ -115,7 +117,7 @@ bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadl
   bool any = false;
   for (const auto& e : s.groups) {
     std::size_t n = e.counts.size();
-    if (!e.leaking || e.counts[n - 1] <= e.counts[n - 2]) continue;
+    if (!e.grew || e.counts[n - 1] <= e.counts[n - 2]) continue;
     std::string state = e.group.state == threadleak::State::syscall ? "syscall:" + e.group.syscall_name
                                                                      : threadleak::to_string(e.group.state);
     say(fmt::format("GREW +{} over the last {} snapshots: {} in state {}: {}", e.growth(), n, arrows(e.counts),
@@ -128,9 +130,9 @@ bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadl
 int run_watch(const WatchArgs& a) {
   auto interval = parse_interval(a.interval);
   threadleak::DiffOptions opts;
-  opts.grouping.by = a.group_by == "function" ? threadleak::GroupBy::function : threadleak::GroupBy::pc;
+  opts.grouping.by = grouping_of(a.group_by);
   opts.min_growth = a.min_growth;
-  Saver saver(a.out_dir, a.pid);
+  Saver saver(a.out_dir, a.in.pid);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -141,8 +143,9 @@ int run_watch(const WatchArgs& a) {
   std::size_t taken = 0;
   int sig = 0;
   while (a.count == 0 || taken < a.count) {
-    threadleak::Snapshot snap = threadleak::capture(threadleak::Source::live(a.pid));
+    threadleak::Snapshot snap = threadleak::capture(the_source(a.in));
     ++taken;
+    warn_all(snap.warnings);
     std::string saved = saver.save(snap);
     say(fmt::format("snapshot {}: {} threads in {} groups{}", taken, snap.threads.size(),
                     threadleak::group(snap, opts.grouping).size(), saved.empty() ? "" : ", saved to " + saved));
@@ -152,8 +155,8 @@ int run_watch(const WatchArgs& a) {
     if (a.count && taken == a.count) break;
     if ((sig = wait_for_signal(stop, interval)) != 0) break;
   }
-  std::fprintf(stderr, "threadleak: watch stopped%s after %zu snapshots; pid %d left running\n",
-               sig ? (sig == SIGINT ? " by SIGINT" : " by SIGTERM") : "", taken, a.pid);
+  note(fmt::format("watch stopped{} after {} snapshots; pid {} left running",
+                   sig ? (sig == SIGINT ? " by SIGINT" : " by SIGTERM") : "", taken, a.in.pid));
   return grew ? 1 : 0;
 }
 
@@ -163,19 +166,18 @@ Command add_watch_command(CLI::App& app) {
   auto args = std::make_shared<WatchArgs>();
   auto* cmd = app.add_subcommand("watch", "snapshot a live process on a schedule and report groups that keep "
                                           "growing; Ctrl-C stops (exit 1 if growth was reported)");
-  cmd->add_option("--pid,-p", args->pid, "the live process")->required();
+  add_input_options(cmd, args->in, Inputs::live);
   cmd->add_option("--interval", args->interval, "time between snapshots: 30s, 500ms, 2m, ...")
       ->capture_default_str();
   cmd->add_option("--count", args->count, "stop after N snapshots (default: until Ctrl-C)");
-  cmd->add_option("--out", args->out_dir, "save every snapshot as DIR/PID-NNNN.json (readable by diff)");
+  cmd->add_option("-o,--output", args->out_dir, "save every snapshot as DIR/PID-NNNN.json (readable by diff)");
   cmd->add_option("--window", args->window, "K: report a group that rose across the last K snapshots")
       ->capture_default_str()
       ->check(CLI::Range(2, 1000));
   cmd->add_option("--min-growth", args->min_growth, "a rise of at least N across the window")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--group-by", args->group_by, "how finely stacks are told apart")
-      ->check(CLI::IsMember({"pc", "function"}));
+  add_group_by_option(cmd, args->group_by);
   return {cmd, [args] { return run_watch(*args); }};
 }
 

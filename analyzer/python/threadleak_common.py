@@ -301,7 +301,7 @@ class Session:
         return Result(out, warnings + _warnings(err), grew=code == 1)
 
     def _call(self, args, target, ok=(0,)):
-        argv = [self.analyzer] + args
+        argv = [self.analyzer, "--diagnostics", "json"] + args
         feed = format_feed(target.threads) if isinstance(target, Live) else None
         fds = (target.mem_fd,) if isinstance(target, Live) else ()
         try:
@@ -350,16 +350,37 @@ def _is_snapshot(path):
         return False
 
 
+def _diagnostics(stderr):
+    """The analyzer's stderr as JSON lines (--diagnostics json). A line that
+    is not one (an older analyzer, a crash, the C library) is read as text:
+    a warning after "threadleak: warning: ", else an error of no known kind."""
+    out = []
+    for line in stderr.splitlines():
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except ValueError:
+            d = None
+        if not isinstance(d, dict) or "level" not in d:
+            if line.startswith("threadleak: warning: "):
+                d = {"level": "warning", "message": line[len("threadleak: warning: "):]}
+            else:
+                text = line[len("threadleak: "):] if line.startswith("threadleak: ") else line
+                d = {"level": "error", "kind": "unknown", "message": text}
+        out.append(d)
+    return out
+
+
 def _warnings(stderr):
-    prefix = "threadleak: warning: "
-    return [l[len(prefix):] for l in stderr.splitlines() if l.startswith(prefix)]
+    return [str(d.get("message", "")) for d in _diagnostics(stderr) if d.get("level") == "warning"]
 
 
 def _first_error(stderr, code):
-    lines = [l for l in stderr.splitlines() if l.strip() and not l.startswith("threadleak: warning: ")]
-    if not lines:
+    errors = [d for d in _diagnostics(stderr) if d.get("level") == "error"]
+    if not errors:
         return "threadleak analyzer failed (exit status %d) without a message" % code
-    line = lines[0]
-    if line.startswith("threadleak: "):
-        line = line[len("threadleak: "):]
-    return "threadleak: " + line
+    message = str(errors[0].get("message", ""))
+    if errors[0].get("kind") == "internal":
+        return "threadleak: internal error: " + message
+    return "threadleak: " + message

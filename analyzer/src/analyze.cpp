@@ -1,7 +1,6 @@
 // capture(): source -> unwind -> symbolize -> classify, into a Snapshot.
 #include <exception>
 #include <functional>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -154,37 +153,44 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
 }  // namespace
 }  // namespace detail
 
-Snapshot capture(const Source& src, const CaptureOptions& opts) {
+Capture capture_holding(const Source& src, const CaptureOptions& opts) {
   using namespace detail;
-  if (src.pid != 0 && !src.regs_file.empty()) {
-    auto t = open_debugger_feed(src);
-    // The debugger holds the inferior stopped: its goroutines are read now,
-    // through the same descriptor as the stacks.
-    t->go = golang::open_go_for_core(*t);
-    if (t->go) golang::read_goroutines(*t->go, *t->memory, opts.max_frames, t->threads);
-    return analyze_target(*t, opts);
+  Capture c;
+  switch (src.kind) {
+    case Source::Kind::debugger: {
+      auto t = open_debugger_feed(src);
+      // The debugger holds the inferior stopped: its goroutines are read now,
+      // through the same descriptor as the stacks.
+      t->go = golang::open_go_for_core(*t);
+      if (t->go) golang::read_goroutines(*t->go, *t->memory, opts.max_frames, t->threads);
+      c.snapshot = analyze_target(*t, opts);
+      return c;
+    }
+    case Source::Kind::live:
+      c.snapshot = analyze_target(*open_live(src), opts);
+      return c;
+    case Source::Kind::file:
+      break;
   }
-  if (src.pid != 0) {
-    auto t = open_live(src);
-    return analyze_target(*t, opts);
+  if (detect_input(src.file) == InputKind::snapshot) {
+    c.snapshot = load_snapshot_file(src.file);
+    return c;
   }
-  if (detect_input(src.file) == InputKind::snapshot) return load_snapshot_file(src.file);
-  auto t = open_core(src, [](const Target& target) {
+  std::shared_ptr<Target> t = open_core(src, [](const Target& target) {
     return std::make_shared<SymbolPreload>(target, std::vector<std::uint64_t>{});
   });
-  Snapshot s = analyze_target(*t, opts);
-  s.coredump = coredump_from_name(src.file);
-  if (opts.keep_until_exit) {
-    static std::mutex mu;
-    static std::vector<std::unique_ptr<Target>> kept;   // still reachable: not a leak
-    std::lock_guard lock(mu);
-    kept.push_back(std::move(t));
-    return s;
-  }
-  PhaseTimer timer;
-  t.reset();
+  c.snapshot = analyze_target(*t, opts);
+  c.snapshot.coredump = coredump_from_name(src.file);
+  c.held = std::move(t);
+  return c;
+}
+
+Snapshot capture(const Source& src, const CaptureOptions& opts) {
+  Capture c = capture_holding(src, opts);
+  detail::PhaseTimer timer;
+  c.held.reset();
   timer.mark("release the core");
-  return s;
+  return std::move(c.snapshot);
 }
 
 }  // namespace threadleak

@@ -79,39 +79,47 @@ bool larger_change(const DiffEntry& a, const DiffEntry& b) {
 
 Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& opts) {
   Diff d;
-  d.baseline_threads = baseline.threads.size();
-  d.current_threads = current.threads.size();
+  d.baseline_total = baseline.threads.size();
+  d.current_total = current.threads.size();
   d.same_process = baseline.pid != 0 && baseline.pid == current.pid &&
                    baseline.executable == current.executable;
   for (const std::string& w : baseline.warnings) d.warnings.push_back("baseline: " + w);
   for (const std::string& w : current.warnings) d.warnings.push_back("current: " + w);
   Snapshot b = filtered(baseline, opts, d.ignored);
   Snapshot c = filtered(current, opts, d.ignored);
-  std::set<int> old_tids, old_goids;   // same process: a goroutine is new when its goid is
-  for (const Thread& t : baseline.threads)
-    (t.kind == Kind::goroutine ? old_goids : old_tids).insert(t.kind == Kind::goroutine ? static_cast<int>(t.goid) : t.tid);
+  std::set<std::int64_t> old_tids, old_goids;   // same process: a goroutine is new when its goid is
+  for (const Thread& t : baseline.threads) (t.kind == Kind::goroutine ? old_goids : old_tids).insert(t.member_id());
   auto bg = by_signature(group(b, opts.grouping));
-  auto cg = by_signature(group(c, opts.grouping));
+  d.current_groups = group(c, opts.grouping);
+  auto cg = by_signature(d.current_groups);
+  d.current.source = current.source;
+  d.current.origin = current.origin;
+  d.current.pid = current.pid;
+  d.current.executable = current.executable;
+  d.current.captured_at = current.captured_at;
+  d.current.crash = current.crash;
+  d.current.coredump = current.coredump;
+  d.current.warnings = current.warnings;
 
   for (auto& [sig, g] : cg) {
     auto it = bg.find(sig);
     DiffEntry e{it == bg.end() ? 0 : it->second.count(), g.count(), g, {}};
     std::size_t growth = e.current > e.baseline ? e.current - e.baseline : 0;
     if (d.same_process) {
-      const std::set<int>& old = g.kind == Kind::goroutine ? old_goids : old_tids;
-      for (int tid : g.tids)
-        if (!old.count(tid)) e.new_tids.push_back(tid);
-      growth = e.new_tids.size();
+      const std::set<std::int64_t>& old = g.kind == Kind::goroutine ? old_goids : old_tids;
+      for (std::int64_t id : g.members)
+        if (!old.count(id)) e.new_members.push_back(id);
+      growth = e.new_members.size();
     }
-    if (growth > 0 && growth >= opts.min_growth) d.leaked.push_back(std::move(e));
+    if (growth > 0 && growth >= opts.min_growth) d.grown.push_back(std::move(e));
   }
   for (auto& [sig, g] : bg) {
     auto it = cg.find(sig);
     std::size_t now = it == cg.end() ? 0 : it->second.count();
-    if (now < g.count()) d.gone.push_back({g.count(), now, it == cg.end() ? g : it->second, {}});
+    if (now < g.count()) d.shrunk.push_back({g.count(), now, it == cg.end() ? g : it->second, {}});
   }
-  std::sort(d.leaked.begin(), d.leaked.end(), larger_change);
-  std::sort(d.gone.begin(), d.gone.end(), larger_change);
+  std::sort(d.grown.begin(), d.grown.end(), larger_change);
+  std::sort(d.shrunk.begin(), d.shrunk.end(), larger_change);
   return d;
 }
 

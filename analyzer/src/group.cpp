@@ -71,9 +71,6 @@ std::string grouping_key(const Thread& t, GroupBy by) {
   return key;
 }
 
-// The id listed for a member: the TID, or the goroutine id.
-int member_id(const Thread& t) { return t.kind == Kind::goroutine ? static_cast<int>(t.goid) : t.tid; }
-
 }  // namespace
 
 std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
@@ -83,9 +80,9 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
   for (const Thread& t : snap.threads) {
     auto [it, fresh] = by_key.try_emplace(grouping_key(t, opts.by));
     Group& g = it->second;
-    int id = member_id(t);
+    std::int64_t id = t.member_id();
     if (fresh) g.signature = signature(t, opts.by);
-    if (fresh || id < g.tids.front()) {
+    if (fresh || id < g.members.front()) {
       g.state = t.state;
       g.syscall_name = t.syscall_name;
       g.frames = t.frames;
@@ -95,12 +92,12 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
       g.leaked_by_gc = t.leaked_by_gc;
     }
     g.go_runtime = (fresh || g.go_runtime) && t.go_runtime;
-    g.tids.push_back(id);
+    g.members.push_back(id);
   }
   std::vector<Group> out;
   out.reserve(by_key.size());
   for (auto& [key, g] : by_key) {
-    std::sort(g.tids.begin(), g.tids.end());
+    std::sort(g.members.begin(), g.members.end());
     out.push_back(std::move(g));
   }
   // Largest first; ties in signature order, so the output is deterministic.

@@ -1,7 +1,9 @@
 #include <array>
+#include <cerrno>
 #include <utility>
 
 #include "threadleak/snapshot.hpp"
+#include "threadleak/threadleak.hpp"
 
 namespace threadleak {
 namespace {
@@ -28,5 +30,26 @@ std::optional<State> state_from_string(const std::string& s) {
 }
 
 std::string to_string(Kind k) { return k == Kind::goroutine ? "goroutine" : "thread"; }
+
+const char* to_string(ErrorKind k) {
+  switch (k) {
+    case ErrorKind::bad_input: return "bad_input";
+    case ErrorKind::not_found: return "not_found";
+    case ErrorKind::permission: return "permission";
+    case ErrorKind::target_vanished: return "target_vanished";
+    case ErrorKind::internal: return "internal";
+  }
+  return "internal";
+}
+
+ErrorKind error_kind_of_errno(int err) {
+  switch (err) {
+    case ENOENT:
+    case ESRCH: return ErrorKind::not_found;
+    case EACCES:
+    case EPERM: return ErrorKind::permission;
+    default: return ErrorKind::bad_input;
+  }
+}
 
 }  // namespace threadleak

@@ -1,5 +1,5 @@
 // Series: groups followed across several snapshots, oldest first. A group is
-// leaking when its count never falls and rises by at least min_growth.
+// grown when its count never falls and rises by at least min_growth.
 #include <algorithm>
 #include <map>
 
@@ -17,8 +17,8 @@ bool monotone_rise(const std::vector<std::size_t>& counts, std::size_t min_growt
 }
 
 bool before(const SeriesEntry& a, const SeriesEntry& b) {
-  if (a.leaking != b.leaking) return a.leaking;
-  if (a.leaking && a.growth() != b.growth()) return a.growth() > b.growth();
+  if (a.grew != b.grew) return a.grew;
+  if (a.grew && a.growth() != b.growth()) return a.growth() > b.growth();
   if (a.counts.back() != b.counts.back()) return a.counts.back() > b.counts.back();
   return a.group.signature < b.group.signature;
 }
@@ -30,7 +30,8 @@ Series series(const std::vector<Snapshot>& snaps, const DiffOptions& opts) {
   std::map<std::string, SeriesEntry> by_sig;
   for (std::size_t i = 0; i < snaps.size(); ++i) {
     out.origins.push_back(snaps[i].origin);
-    out.threads.push_back(snaps[i].threads.size());
+    out.totals.push_back(snaps[i].threads.size());
+    for (const std::string& w : snaps[i].warnings) out.warnings.push_back(snaps[i].origin + ": " + w);
     Snapshot kept = detail::filtered(snaps[i], opts, out.ignored);
     for (Group& g : group(kept, opts.grouping)) {
       SeriesEntry& e = by_sig[g.signature];
@@ -40,7 +41,7 @@ Series series(const std::vector<Snapshot>& snaps, const DiffOptions& opts) {
     }
   }
   for (auto& [sig, e] : by_sig) {
-    e.leaking = monotone_rise(e.counts, opts.min_growth);
+    e.grew = monotone_rise(e.counts, opts.min_growth);
     out.groups.push_back(std::move(e));
   }
   std::sort(out.groups.begin(), out.groups.end(), before);

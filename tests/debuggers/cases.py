@@ -113,9 +113,9 @@ class DebuggerCases:
 
     # --- baseline, growth, diff ---
     def grown(self, diff_doc):
-        return [(g["baseline"], g["current"], len(g.get("new_threads", [])),
+        return [(g["baseline"], g["current"], len(g.get("new_members", [])),
                  h.own_function(g["frames"]).replace("(anonymous namespace)::", "").split("(")[0])
-                for g in diff_doc["leaked"]]
+                for g in diff_doc["grown"]]
 
     def test_live_baseline_growth_diff(self):
         s = self.leak_sample(2)
@@ -125,7 +125,7 @@ class DebuggerCases:
         docs = h.json_docs(p.stdout)
         self.assertEqual(len(docs), 1, p.stdout + p.stderr)
         self.assertEqual(self.grown(docs[0]), [(2, 5, 3, "get_resource_b")])
-        self.assertEqual((docs[0]["baseline_threads"], docs[0]["current_threads"]), (3, 6))
+        self.assertEqual((docs[0]["baseline_total"], docs[0]["current_total"]), (3, 6))
         self.assertIn("GREW +3: 2 -> 5", p.stdout)
         self.assertTrue(s.untraced_and_running())
 
@@ -151,7 +151,7 @@ class DebuggerCases:
                     self.core_args(self.park_exe, self.park_core))
         self.assertIn("baseline loaded from %s: 10 threads" % saved, p.stdout)
         docs = h.json_docs(p.stdout)
-        self.assertEqual((docs[0]["grew"], docs[0]["leaked"]), (False, []))
+        self.assertEqual((docs[0]["grew"], docs[0]["grown"]), (False, []))
 
     # --- errors: one line, no traceback ---
     def expect_error(self, commands, target_args, needle, env=None):

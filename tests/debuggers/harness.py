@@ -142,14 +142,14 @@ def own_function(frames):
 
 def groups(doc):
     """What must agree between front ends: count, state, signature, TIDs, top own function."""
-    return sorted((g["count"], g["state"], g["signature"], tuple(g["threads"]), own_function(g["frames"]))
+    return sorted((g["count"], g["state"], g["signature"], tuple(g["members"]), own_function(g["frames"]))
                   for g in doc["groups"])
 
 
 def go_groups(doc):
     """The goroutine groups, as what must agree between front ends: count, wait
     reason, signature, goroutine ids."""
-    return sorted((g["count"], g["wait_reason"], g["signature"], tuple(g["goroutines"]))
+    return sorted((g["count"], g["wait_reason"], g["signature"], tuple(g["members"]))
                   for g in doc["groups"] if g.get("kind") == "goroutine")
 
 

@@ -95,7 +95,7 @@ TEST(CompressedCore, EachFormatGivesThePlainCoresGroups) {
     EXPECT_EQ(j.at("groups"), plain.at("groups"));
     EXPECT_EQ(j.at("warnings"), plain.at("warnings"));
     EXPECT_EQ(j.at("process").at("pid"), plain.at("process").at("pid"));
-    EXPECT_EQ(j.at("process").at("threads"), plain.at("process").at("threads"));
+    EXPECT_EQ(j.at("process").at("total"), plain.at("process").at("total"));
   }
 }
 
@@ -156,7 +156,7 @@ TEST(CompressedCore, TruncatedAfterTheNotesIsAWarningAndAPartialAnswer) {
     std::string w = j.at("warnings")[0];
     EXPECT_NE(w.find("is truncated after"), std::string::npos) << w;
     EXPECT_NE(w.find("MiB of decompressed data; its headers and notes are whole"), std::string::npos) << w;
-    EXPECT_EQ(j.at("process").at("threads"), whole.at("process").at("threads"));
+    EXPECT_EQ(j.at("process").at("total"), whole.at("process").at("total"));
     EXPECT_EQ(j.at("process").at("crash"), whole.at("process").at("crash"));
   }
 }

@@ -46,15 +46,15 @@ TEST(CoreStacks, ParkedThreadsGroupedByStackWithStates) {
   EXPECT_EQ(p.expect("ready"), "ready 13");
   std::string core = tl_test::gcore(p.pid(), tl_test::temp_dir());
   auto j = tl_test::threadleak_json({"stacks", core});
-  EXPECT_EQ(j.at("version"), 1);
-  EXPECT_EQ(j.at("process").at("threads"), 13);
+  EXPECT_EQ(j.at("version"), 2);
+  EXPECT_EQ(j.at("process").at("total"), 13);
   EXPECT_EQ(j.at("process").at("pid"), p.pid());
   EXPECT_EQ(sorted(tl_test::group_summaries(j.at("groups"))), park_expected());
   // Largest first; TIDs sorted; every group's count matches its TIDs.
   auto groups = j.at("groups");
   EXPECT_EQ(groups[0].at("count"), 4);
   for (const auto& g : groups) {
-    auto tids = g.at("threads").get<std::vector<int>>();
+    auto tids = g.at("members").get<std::vector<int>>();
     EXPECT_EQ(tids.size(), g.at("count").get<std::size_t>());
     EXPECT_TRUE(std::is_sorted(tids.begin(), tids.end()));
   }
@@ -102,17 +102,17 @@ TEST(CoreDiff, LeakingSampleGrowsByExactlyTheNewRequests) {
 
   auto j = tl_test::threadleak_json({"diff", core1, core2}, 1);
   EXPECT_TRUE(j.at("same_process"));
-  ASSERT_EQ(j.at("leaked").size(), 1u);
-  const auto& g = j.at("leaked")[0];
+  ASSERT_EQ(j.at("grown").size(), 1u);
+  const auto& g = j.at("grown")[0];
   EXPECT_EQ(g.at("baseline"), 3);
   EXPECT_EQ(g.at("current"), 8);
-  EXPECT_EQ(g.at("new_threads").size(), 5u);
+  EXPECT_EQ(g.at("new_members").size(), 5u);
   EXPECT_EQ(g.at("state"), "sleep");
   EXPECT_EQ(tl_test::own_function(g.at("frames")),
             "(anonymous namespace)::get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)");
-  EXPECT_EQ(j.at("gone").size(), 0u);
-  EXPECT_EQ(j.at("baseline_threads"), 4);
-  EXPECT_EQ(j.at("current_threads"), 9);
+  EXPECT_EQ(j.at("shrunk").size(), 0u);
+  EXPECT_EQ(j.at("baseline_total"), 4);
+  EXPECT_EQ(j.at("current_total"), 9);
 }
 
 TEST(CoreDiff, FixedSampleDoesNotGrow) {
@@ -124,7 +124,7 @@ TEST(CoreDiff, FixedSampleDoesNotGrow) {
   EXPECT_EQ(p.expect("ready"), "ready 1");
   std::string core2 = tl_test::gcore(p.pid(), d2);
   auto j = tl_test::threadleak_json({"diff", core1, core2}, 0);
-  EXPECT_EQ(j.at("leaked").size(), 0u);
+  EXPECT_EQ(j.at("grown").size(), 0u);
   EXPECT_FALSE(j.at("grew"));
 }
 
@@ -161,9 +161,9 @@ TEST(SnapshotFile, SavedBaselineDiffsLikeTheCore) {
   p.expect("ready");
   std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
   auto j = tl_test::threadleak_json({"diff", snap, core2}, 1);
-  ASSERT_EQ(j.at("leaked").size(), 1u);
-  EXPECT_EQ(j.at("leaked")[0].at("baseline"), 2);
-  EXPECT_EQ(j.at("leaked")[0].at("current"), 5);
+  ASSERT_EQ(j.at("grown").size(), 1u);
+  EXPECT_EQ(j.at("grown")[0].at("baseline"), 2);
+  EXPECT_EQ(j.at("grown")[0].at("current"), 5);
 }
 
 namespace {

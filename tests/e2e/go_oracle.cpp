@@ -73,7 +73,7 @@ std::map<long, Seen> by_goid(const nlohmann::json& groups) {
     std::vector<std::string> fns;
     for (const auto& f : g.at("frames")) fns.push_back(f.value("function", ""));
     Seen s{g.value("wait_reason", g.value("state", "")), first_outside_runtime(fns)};
-    for (const auto& id : g.at("goroutines")) m[id.get<long>()] = s;
+    for (const auto& id : g.at("members")) m[id.get<long>()] = s;
   }
   return m;
 }
@@ -126,7 +126,7 @@ std::map<std::string, int> threadleak_groups(const nlohmann::json& groups, long 
   for (const auto& g : groups) {
     if (g.value("kind", "") != "goroutine" || g.value("go_runtime", false)) continue;
     int n = g.at("count").get<int>();
-    for (const auto& id : g.at("goroutines"))
+    for (const auto& id : g.at("members"))
       if (id.get<long>() == skip_goid) --n;
     if (n == 0) continue;
     std::vector<std::string> fns;

@@ -92,9 +92,9 @@ TEST(GoTraceback, ParsesGo126Headers) {
   EXPECT_TRUE(gs[2].functions.empty());
   // Compared by goid, state and first function outside package runtime.
   json groups = json::parse(R"([
-    {"kind": "goroutine", "count": 1, "goroutines": [1], "wait_reason": "chan receive",
+    {"kind": "goroutine", "count": 1, "members": [1], "wait_reason": "chan receive",
      "frames": [{"function": "github.com/evanw/esbuild/pkg/cli.serveImpl"}]},
-    {"kind": "goroutine", "count": 2, "goroutines": [4, 9], "wait_reason": "syscall",
+    {"kind": "goroutine", "count": 2, "members": [4, 9], "wait_reason": "syscall",
      "frames": [{"function": "syscall.Syscall"}]}])");
   auto a = tl_test::compare_with_traceback(groups, gs);
   EXPECT_EQ(a.total, 3);

@@ -148,13 +148,13 @@ TEST_P(GoDiff, LeakingServiceGrowsByTheRequestsMade) {
   EXPECT_EQ(leak->at("created_by").at("function"), "main.Execute");
 
   auto d = tl_test::threadleak_json({"diff", core1.path(), core2}, 1);
-  ASSERT_EQ(d.at("leaked").size(), 1u) << d.dump(1);
-  const auto& e = d.at("leaked")[0];
+  ASSERT_EQ(d.at("grown").size(), 1u) << d.dump(1);
+  const auto& e = d.at("grown")[0];
   EXPECT_EQ(e.at("kind"), "goroutine");
   EXPECT_EQ(e.at("wait_reason"), "sleep");
   EXPECT_EQ(e.at("baseline"), 5);
   EXPECT_EQ(e.at("current"), 12);
-  EXPECT_EQ(e.at("new_goroutines").size(), 7u);
+  EXPECT_EQ(e.at("new_members").size(), 7u);
   auto text = tl_test::run({tl_test::threadleak_bin(), "diff", core1.path(), core2});
   EXPECT_EQ(text.status, 1);
   EXPECT_NE(text.out.find("GREW +7: 5 -> 12 goroutines in state sleep, with time.Sleep on top of the stack"),
@@ -177,7 +177,7 @@ TEST_P(GoDiff, FixedServiceDoesNotGrow) {
   EXPECT_EQ(goroutines_and_threads(j.at("groups")).first, 1);         // and nothing else
   auto d = tl_test::threadleak_json({"diff", core1.path(), taken.core.path()}, 0);
   EXPECT_EQ(d.at("grew"), false);
-  EXPECT_TRUE(d.at("leaked").empty()) << d.dump(1);
+  EXPECT_TRUE(d.at("grown").empty()) << d.dump(1);
 }
 
 // Without DWARF (-w, or -s -w): goroutines read all the same, from the

@@ -124,15 +124,15 @@ TEST(HtmlInChromium, SeriesPageHighlightsTheLeakNotTheBreathingPool) {
   std::string dom = dump_dom(page);
   expect_loads_nothing(text, dom);
   EXPECT_NE(dom.find("<body data-kind=\"series\" data-grew=\"1\""), std::string::npos);
-  EXPECT_NE(dom.find("id=\"summary\">1 of 3 groups leaking across 3 snapshots (5 -&gt; 10 -&gt; 8 threads)"),
+  EXPECT_NE(dom.find("id=\"summary\">1 of 3 groups grew across 3 snapshots (5 -&gt; 10 -&gt; 8 threads)"),
             std::string::npos);
-  static const std::regex re(R"re(<tbody class="group([^"]*)" data-counts="([^"]*)" data-leaking="(\d)" data-state="([^"]*)" data-function="([^"]*)")re");
+  static const std::regex re(R"re(<tbody class="group([^"]*)" data-counts="([^"]*)" data-grew="(\d)" data-state="([^"]*)" data-function="([^"]*)")re");
   std::vector<std::string> got;
   for (std::sregex_iterator it(dom.begin(), dom.end(), re), end; it != end; ++it)
     got.push_back(std::string((*it)[1]) + "|" + std::string((*it)[2]) + "|" + std::string((*it)[3]) + "|" +
                   std::string((*it)[4]) + "|" + unescape((*it)[5]));
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0], " grew leaking|2 4 6|1|sleep|" + own("get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)"));
+  EXPECT_EQ(got[0], " grew|2 4 6|1|sleep|" + own("get_resource_b(std::shared_ptr<(anonymous namespace)::Call>)"));
   std::sort(got.begin() + 1, got.end());
   EXPECT_EQ(got[1], "|1 1 1|0|io|" + own("wait_for_command()"));
   EXPECT_EQ(got[2], "|2 5 1|0|condvar|" + own("pool_worker(int)"));

@@ -33,7 +33,7 @@ TEST(LiveStacks, SameGroupsAsTheCoreAndTargetLeftRunning) {
   EXPECT_EQ(sorted(tl_test::group_summaries(live.at("groups"))),
             sorted(tl_test::group_summaries(dead.at("groups"))));
   EXPECT_EQ(live.at("process").at("source"), "live");
-  EXPECT_EQ(live.at("process").at("threads"), 13);
+  EXPECT_EQ(live.at("process").at("total"), 13);
   // The sample still answers: its threads were thawed.
   p.send("gap");
   EXPECT_EQ(p.expect("gap").rfind("gap ", 0), 0u);
@@ -63,11 +63,11 @@ TEST(LiveDiff, LiveBaselineThenLiveCurrentCountsNewTids) {
   ASSERT_EQ(r.status, 0) << r.err;
   auto j = tl_test::threadleak_json({"diff", snap, snap2}, 1);
   EXPECT_TRUE(j.at("same_process"));
-  ASSERT_EQ(j.at("leaked").size(), 1u);
-  EXPECT_EQ(j.at("leaked")[0].at("baseline"), 2);
-  EXPECT_EQ(j.at("leaked")[0].at("current"), 6);
-  EXPECT_EQ(j.at("leaked")[0].at("new_threads").size(), 4u);
-  EXPECT_EQ(j.at("leaked")[0].at("state"), "sleep");
+  ASSERT_EQ(j.at("grown").size(), 1u);
+  EXPECT_EQ(j.at("grown")[0].at("baseline"), 2);
+  EXPECT_EQ(j.at("grown")[0].at("current"), 6);
+  EXPECT_EQ(j.at("grown")[0].at("new_members").size(), 4u);
+  EXPECT_EQ(j.at("grown")[0].at("state"), "sleep");
   std::string why;
   EXPECT_TRUE(tl_test::all_threads_running_untraced(p.pid(), &why)) << why;
 }

@@ -151,27 +151,27 @@ TEST(CoreSeries, OnlyTheLeakLeaksNotTheBreathingPool) {
   auto j = tl_test::threadleak_json({"diff", core1, snap2, core3}, 1);
   EXPECT_EQ(j.at("kind"), "series");
   ASSERT_EQ(j.at("snapshots").size(), 3u);
-  EXPECT_EQ(j.at("snapshots")[1].at("threads"), 10);
-  std::vector<std::string> leaking, steady;
+  EXPECT_EQ(j.at("snapshots")[1].at("total"), 10);
+  std::vector<std::string> grown, steady;
   for (const auto& g : j.at("groups")) {
     std::string line = g.at("state").get<std::string>() + " " + tl_test::own_function(g.at("frames")) + " " +
                        g.at("counts").dump();
-    (g.at("leaking").get<bool>() ? leaking : steady).push_back(line);
+    (g.at("grew").get<bool>() ? grown : steady).push_back(line);
   }
-  EXPECT_EQ(leaking, (std::vector<std::string>{
+  EXPECT_EQ(grown, (std::vector<std::string>{
                          "sleep (anonymous namespace)::get_resource_b(std::shared_ptr<(anonymous namespace)::Call>) [2,4,6]"}));
   std::sort(steady.begin(), steady.end());
   EXPECT_EQ(steady, (std::vector<std::string>{"condvar (anonymous namespace)::pool_worker(int) [2,5,1]",
                                               "io (anonymous namespace)::wait_for_command() [1,1,1]"}));
   // A plain two-snapshot diff of the first two would also blame the pool.
   auto pair = tl_test::threadleak_json({"diff", core1, snap2}, 1);
-  EXPECT_EQ(pair.at("leaked").size(), 2u);
+  EXPECT_EQ(pair.at("grown").size(), 2u);
   // The text report names the leak with its counts; --min-growth 5 silences it.
   auto text = tl_test::run({tl_test::threadleak_bin(), "diff", core1, snap2, core3});
   EXPECT_EQ(text.status, 1);
-  EXPECT_NE(text.out.find("summary: 1 of 3 groups leaking across 3 snapshots (5 -> 10 -> 8 threads)"),
+  EXPECT_NE(text.out.find("summary: 1 of 3 groups grew across 3 snapshots (5 -> 10 -> 8 threads)"),
             std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("LEAKING +4: 2 -> 4 -> 6 in state sleep"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("GREW +4: 2 -> 4 -> 6 in state sleep"), std::string::npos) << text.out;
   tl_test::threadleak_json({"diff", core1, snap2, core3, "--min-growth", "5"}, 0);
   // Folded: the leak only, counted by its growth (2 -> 6: 4).
   auto folded = tl_test::run({tl_test::threadleak_bin(), "diff", core1, snap2, core3, "--format", "folded"});
@@ -185,8 +185,8 @@ TEST(CoreSeries, OnlyTheLeakLeaksNotTheBreathingPool) {
   EXPECT_EQ(html.status, 1) << html.err;
   std::ifstream in(page);
   std::string html_text{std::istreambuf_iterator<char>(in), {}};
-  EXPECT_NE(html_text.find("<tbody class=\"group grew leaking\" data-counts=\"2 4 6\" data-leaking=\"1\" data-state=\"sleep\""),
+  EXPECT_NE(html_text.find("<tbody class=\"group grew\" data-counts=\"2 4 6\" data-grew=\"1\" data-state=\"sleep\""),
             std::string::npos);
-  EXPECT_NE(html_text.find("<tbody class=\"group\" data-counts=\"2 5 1\" data-leaking=\"0\" data-state=\"condvar\""),
+  EXPECT_NE(html_text.find("<tbody class=\"group\" data-counts=\"2 5 1\" data-grew=\"0\" data-state=\"condvar\""),
             std::string::npos);
 }

@@ -54,10 +54,10 @@ TEST(SchemaGo, DiffAndSeriesOfALeakingServiceValidate) {
   docs.push_back(save_json(d, "diff.json", {"diff", snaps[0], snaps[1]}, 1));
   docs.push_back(save_json(d, "series.json", {"diff", snaps[0], snaps[1], snaps[2]}, 1));
   auto diff = read_json(docs[0]);
-  ASSERT_FALSE(diff.at("leaked").empty()) << diff.dump();
-  const auto& top = diff.at("leaked")[0];
+  ASSERT_FALSE(diff.at("grown").empty()) << diff.dump();
+  const auto& top = diff.at("grown")[0];
   EXPECT_EQ(top.at("kind"), "goroutine");
-  EXPECT_EQ(top.at("new_goroutines").size(), 3u) << top.dump();
+  EXPECT_EQ(top.at("new_members").size(), 3u) << top.dump();
   EXPECT_EQ(kind_of(docs[1]), "series");
   docs.insert(docs.end(), snaps.begin(), snaps.end());
   expect_valid(docs);

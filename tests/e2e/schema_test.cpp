@@ -53,8 +53,8 @@ TEST(Schema, CppCoreStacksDiffSeriesAndSnapshotsValidate) {
   EXPECT_EQ(kind_of(docs[5]), "snapshot");
   // Same process: the diff names the new TIDs.
   auto diff = read_json(docs[1]);
-  ASSERT_FALSE(diff.at("leaked").empty());
-  EXPECT_EQ(diff.at("leaked")[0].at("new_threads").size(), 2u) << diff.dump();
+  ASSERT_FALSE(diff.at("grown").empty());
+  EXPECT_EQ(diff.at("grown")[0].at("new_members").size(), 2u) << diff.dump();
   EXPECT_EQ(diff.at("warnings"), nlohmann::json::array());
   expect_valid(docs);
 }
@@ -131,7 +131,7 @@ TEST(Schema, ValidatorRejectsMutatedDocuments) {
   auto m = stacks; m["groups"][0]["frames"][0]["colour"] = "red";          mutants.emplace_back("frame_extra", m);
   m = stacks; m["groups"][0].erase("count");                               mutants.emplace_back("group_no_count", m);
   m = stacks; m["groups"][0]["state"] = "blocked";                         mutants.emplace_back("state_unknown", m);
-  m = stacks; m["groups"][0]["goroutines"] = m["groups"][0]["threads"];    mutants.emplace_back("thread_group_goroutines", m);
+  m = stacks; m["groups"][0]["threads"] = m["groups"][0]["members"];       mutants.emplace_back("group_old_threads_field", m);
   m = stacks; m["hang"]["deadlocks"][0]["extra"] = 1;                      mutants.emplace_back("stacks_hang_extra", m);
   m = hang; m["deadlocks"][0]["locks"][0] = 12345;                         mutants.emplace_back("hang_lock_not_hex", m);
   m = hang; m.erase("go");                                                 mutants.emplace_back("hang_no_go", m);

@@ -101,7 +101,7 @@ TEST(Watch, ReportsTheLeakAfterGrowthAndStopsCleanlyOnSigint) {
   EXPECT_EQ(p.expect("ready"), "ready 3");
   std::string dir = tl_test::temp_dir();
   std::string pid = std::to_string(p.pid());
-  Watch w({"--pid", pid, "--interval", "200ms", "--window", "3", "--out", dir + "/snaps"}, dir + "/err");
+  Watch w({"--pid", pid, "--interval", "200ms", "--window", "3", "-o", dir + "/snaps"}, dir + "/err");
   w.until("snapshot 2: 3 threads in 2 groups");
   for (const auto& l : w.seen) EXPECT_EQ(l.find("GREW"), std::string::npos) << l;  // nothing grew yet
   p.send("more 3");
@@ -123,8 +123,8 @@ TEST(Watch, ReportsTheLeakAfterGrowthAndStopsCleanlyOnSigint) {
   ASSERT_GE(files.size(), 3u);
   EXPECT_EQ(files.front(), dir + "/snaps/" + pid + "-0001.json");
   auto j = tl_test::threadleak_json({"diff", files.front(), files.back()}, 1);
-  ASSERT_EQ(j.at("leaked").size(), 1u);
-  EXPECT_EQ(j.at("leaked")[0].at("current"), 5);
+  ASSERT_EQ(j.at("grown").size(), 1u);
+  EXPECT_EQ(j.at("grown")[0].at("current"), 5);
 }
 
 TEST(Watch, SteadyProcessCountStopsWithoutReports) {

@@ -53,7 +53,7 @@ TEST(Find, LeakedThreadHasTidNameStateAndStack) {
   EXPECT_EQ(t.state, threadleak::State::io);
   EXPECT_TRUE(has_function(t, "tl_leaked_reader"));
   ASSERT_EQ(l.groups().size(), 1u);
-  EXPECT_EQ(l.groups()[0].tids, std::vector<int>{p.tid()});
+  EXPECT_EQ(l.groups()[0].members, std::vector<std::int64_t>{p.tid()});
   std::string r = l.report();
   EXPECT_THAT(r, HasSubstr("threadleak: 1 leaked thread (not at the baseline"));
   EXPECT_THAT(r, HasSubstr("TID " + std::to_string(p.tid()) + " \"tl-leaker\" io\n"));
@@ -172,11 +172,8 @@ TEST(Find, HungHelperIsKilledAndThreadsStillReported) {
   ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
   ::setenv("THREADLEAK_CLI", script.c_str(), 1);
   Parked p(tl_testing::tl_leaked_reader, "tl-hung");
-  threadleak::Options o;
-  o.max_retry_time = 10ms;
-  o.capture_timeout = std::chrono::seconds(1);
   auto t0 = Clock::now();
-  threadleak::Leaks l = threadleak::find_leaks(o);
+  threadleak::Leaks l = threadleak::Find(threadleak::MaxRetryTime(10ms), threadleak::CaptureTimeout(std::chrono::seconds(1)));
   ::unsetenv("THREADLEAK_CLI");
   EXPECT_LT(seconds_since(t0), 4);
   ASSERT_EQ(l.threads().size(), 1u);

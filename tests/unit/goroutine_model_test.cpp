@@ -37,7 +37,7 @@ TEST(Goroutines, GroupedByStackReasonAndCreatorWithGoids) {
   auto groups = group(go_snapshot(7, 10, 4), {});
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_EQ(groups[0].kind, Kind::goroutine);
-  EXPECT_EQ(groups[0].tids, (std::vector<int>{10, 13, 16, 19}));
+  EXPECT_EQ(groups[0].members, (std::vector<std::int64_t>{10, 13, 16, 19}));
   EXPECT_EQ(groups[0].wait_reason, "sleep");
   ASSERT_TRUE(groups[0].created_by);
   EXPECT_EQ(groups[0].created_by->function, "main.Execute");
@@ -52,9 +52,9 @@ TEST(Goroutines, SameProcessDiffCountsNewGoidsAndSkipsTheRuntime) {
   extra_m.go_runtime = true;  // a new M: not the program's leak
   after.threads.push_back(extra_m);
   Diff d = diff(before, after, {});
-  ASSERT_EQ(d.leaked.size(), 1u);
-  EXPECT_EQ(d.leaked[0].group.kind, Kind::goroutine);
-  EXPECT_EQ(d.leaked[0].new_tids, (std::vector<int>{22, 25}));
+  ASSERT_EQ(d.grown.size(), 1u);
+  EXPECT_EQ(d.grown[0].group.kind, Kind::goroutine);
+  EXPECT_EQ(d.grown[0].new_members, (std::vector<std::int64_t>{22, 25}));
   std::string text = render_text(d, {});
   EXPECT_NE(text.find("GREW +2: 4 -> 6 goroutines in state sleep, with time.Sleep on top of the stack"),
             std::string::npos) << text;
@@ -103,7 +103,7 @@ TEST(Goroutines, LeakedByTheGcIsItsOwnGroupAndSurvivesSnapshotFiles) {
   for (const Group& g : gs)
     if (g.leaked_by_gc) leaked = &g;
   ASSERT_NE(leaked, nullptr);
-  EXPECT_EQ(leaked->tids, (std::vector<int>{13}));
+  EXPECT_EQ(leaked->members, (std::vector<std::int64_t>{13}));
   EXPECT_EQ(leaked->wait_reason, "sleep (leaked)");
   EXPECT_EQ(detail::group_json(*leaked).at("leaked_by_gc"), true);
   Snapshot r = from_snapshot_json(to_snapshot_json(s), "mem");

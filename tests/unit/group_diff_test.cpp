@@ -11,7 +11,7 @@ TEST(Group, IdenticalStacksFormOneGroupLargestFirst) {
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_EQ(groups[0].count(), 5u);
   EXPECT_EQ(groups[0].state, State::sleep);
-  EXPECT_EQ(groups[0].tids, (std::vector<int>{100, 101, 102, 103, 104}));
+  EXPECT_EQ(groups[0].members, (std::vector<std::int64_t>{100, 101, 102, 103, 104}));
   EXPECT_EQ(groups[1].count(), 2u);
   EXPECT_EQ(groups[1].state, State::condvar);
   EXPECT_EQ(groups[2].count(), 1u);
@@ -43,11 +43,11 @@ TEST(Diff, DifferentProcessesCompareCounts) {
   Snapshot a = snapshot(42, 2, 100), b = snapshot(43, 7, 200);
   Diff d = diff(a, b, {});
   EXPECT_FALSE(d.same_process);
-  ASSERT_EQ(d.leaked.size(), 1u);
-  EXPECT_EQ(d.leaked[0].baseline, 2u);
-  EXPECT_EQ(d.leaked[0].current, 7u);
-  EXPECT_TRUE(d.leaked[0].new_tids.empty());
-  EXPECT_TRUE(d.gone.empty());
+  ASSERT_EQ(d.grown.size(), 1u);
+  EXPECT_EQ(d.grown[0].baseline, 2u);
+  EXPECT_EQ(d.grown[0].current, 7u);
+  EXPECT_TRUE(d.grown[0].new_members.empty());
+  EXPECT_TRUE(d.shrunk.empty());
   EXPECT_TRUE(d.grew());
 }
 
@@ -55,10 +55,10 @@ TEST(Diff, SameProcessCountsNewTids) {
   Snapshot a = snapshot(42, 3, 100), b = snapshot(42, 3, 102);  // 100,101 exited; 103,104 new
   Diff d = diff(a, b, {});
   EXPECT_TRUE(d.same_process);
-  ASSERT_EQ(d.leaked.size(), 1u);
-  EXPECT_EQ(d.leaked[0].new_tids, (std::vector<int>{103, 104}));
-  EXPECT_EQ(d.leaked[0].baseline, 3u);
-  EXPECT_EQ(d.leaked[0].current, 3u);
+  ASSERT_EQ(d.grown.size(), 1u);
+  EXPECT_EQ(d.grown[0].new_members, (std::vector<std::int64_t>{103, 104}));
+  EXPECT_EQ(d.grown[0].baseline, 3u);
+  EXPECT_EQ(d.grown[0].current, 3u);
 }
 
 TEST(Diff, ShrunkAndVanishedGroupsAreGone) {
@@ -66,11 +66,11 @@ TEST(Diff, ShrunkAndVanishedGroupsAreGone) {
   b.threads.erase(b.threads.begin() + 1, b.threads.begin() + 3);  // the pool vanished
   Diff d = diff(a, b, {});
   EXPECT_FALSE(d.grew());
-  ASSERT_EQ(d.gone.size(), 2u);
-  EXPECT_EQ(d.gone[0].baseline, 4u);
-  EXPECT_EQ(d.gone[0].current, 1u);
-  EXPECT_EQ(d.gone[1].baseline, 2u);
-  EXPECT_EQ(d.gone[1].current, 0u);
+  ASSERT_EQ(d.shrunk.size(), 2u);
+  EXPECT_EQ(d.shrunk[0].baseline, 4u);
+  EXPECT_EQ(d.shrunk[0].current, 1u);
+  EXPECT_EQ(d.shrunk[1].baseline, 2u);
+  EXPECT_EQ(d.shrunk[1].current, 0u);
 }
 
 TEST(Diff, IgnoreTopMatchesInnermostOrFirstOwnFrame) {

@@ -76,8 +76,8 @@ TEST(Group, KeysAgreeWithSignatures) {
     f.function = std::string(f.function.str());
     f.module = std::string(f.module.str());
   }
-  auto with = [](const std::vector<Group>& gs, std::vector<int> tids) {
-    auto it = std::find_if(gs.begin(), gs.end(), [&](const Group& g) { return g.tids == tids; });
+  auto with = [](const std::vector<Group>& gs, std::vector<std::int64_t> tids) {
+    auto it = std::find_if(gs.begin(), gs.end(), [&](const Group& g) { return g.members == tids; });
     return it == gs.end() ? std::string("(no such group)") : it->signature;
   };
   auto groups = group(s, {});

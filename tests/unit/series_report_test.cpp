@@ -30,18 +30,18 @@ TEST(Series, OnlyTheMonotoneRiseLeaksNotTheBreathingPool) {
   Series s = series({with(2, 2), with(4, 5), with(6, 1)}, {});
   ASSERT_EQ(s.groups.size(), 3u);
   EXPECT_TRUE(s.grew());
-  EXPECT_EQ(s.threads, (std::vector<std::size_t>{5, 10, 8}));
+  EXPECT_EQ(s.totals, (std::vector<std::size_t>{5, 10, 8}));
   const SeriesEntry* leak = find(s, "worker_sleep");
   const SeriesEntry* pool = find(s, "pool_loop");
   const SeriesEntry* main = find(s, "main");
   ASSERT_TRUE(leak && pool && main);
-  EXPECT_EQ(&s.groups[0], leak);  // leaking first
-  EXPECT_TRUE(leak->leaking);
+  EXPECT_EQ(&s.groups[0], leak);  // grown first
+  EXPECT_TRUE(leak->grew);
   EXPECT_EQ(leak->counts, (std::vector<std::size_t>{2, 4, 6}));
   EXPECT_EQ(leak->growth(), 4u);
-  EXPECT_FALSE(pool->leaking);
+  EXPECT_FALSE(pool->grew);
   EXPECT_EQ(pool->counts, (std::vector<std::size_t>{2, 5, 1}));
-  EXPECT_FALSE(main->leaking);
+  EXPECT_FALSE(main->grew);
 }
 
 TEST(Series, FlatStepsAllowedFallsNotAndMinGrowthCounts) {
@@ -58,7 +58,7 @@ TEST(Series, GroupsAbsentSomewhereCountZeroAndIgnoreRulesApply) {
   const SeriesEntry* leak = find(s, "worker_sleep");
   ASSERT_TRUE(leak);
   EXPECT_EQ(leak->counts, (std::vector<std::size_t>{0, 1, 2}));
-  EXPECT_TRUE(leak->leaking);
+  EXPECT_TRUE(leak->grew);
   EXPECT_EQ(find(s, "pool_loop")->counts, (std::vector<std::size_t>{1, 0, 0}));
   DiffOptions o;
   o.ignore_top = {"worker_sleep"};

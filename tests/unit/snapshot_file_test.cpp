@@ -31,7 +31,7 @@ TEST(SnapshotFile, RoundTripKeepsEverythingGroupingNeeds) {
   ASSERT_EQ(g1.size(), g2.size());
   for (std::size_t i = 0; i < g1.size(); ++i) {
     EXPECT_EQ(g1[i].signature, g2[i].signature);
-    EXPECT_EQ(g1[i].tids, g2[i].tids);
+    EXPECT_EQ(g1[i].members, g2[i].members);
   }
 }
 

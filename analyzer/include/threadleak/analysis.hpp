@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,14 +36,14 @@ struct Group {
   std::string signature;         // stable key; equal signatures = same stack
   State state = State::unknown;  // the state of the group's threads (the most common one)
   std::string syscall_name;
-  std::vector<int> tids;         // sorted; goroutine ids for a goroutine group
+  std::vector<std::int64_t> members;  // sorted: TIDs of a thread group, goroutine ids of a goroutine group
   std::vector<Frame> frames;     // the representative stack (of the lowest TID)
   Kind kind = Kind::thread;      // goroutine groups: same stack, wait reason and creator
   std::string wait_reason;       // goroutines: "sleep", "chan receive", ... (runtime.Stack's words)
   std::optional<Frame> created_by;
   bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
   bool leaked_by_gc = false;     // goroutines the Go GC proved leaked (part of the wait reason, so of the key)
-  std::size_t count() const { return tids.size(); }
+  std::size_t count() const { return members.size(); }
 };
 
 std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts);
@@ -57,25 +58,30 @@ struct DiffOptions {
 struct DiffEntry {
   std::size_t baseline = 0;
   std::size_t current = 0;
-  Group group;                   // the current group (or the baseline one, for gone groups)
-  std::vector<int> new_tids;     // same-process diff: TIDs not present at the baseline
+  Group group;                   // the current group (or the baseline one, for a group that is gone)
+  std::vector<std::int64_t> new_members;  // same-process diff: members not present at the baseline
 };
 
 struct Diff {
   bool same_process = false;     // both snapshots of one PID: new means "new TID"
-  std::vector<DiffEntry> leaked; // grew or appeared, largest growth first
-  std::vector<DiffEntry> gone;   // shrank or vanished
-  std::size_t baseline_threads = 0, current_threads = 0;
+  std::vector<DiffEntry> grown;  // grew or appeared, largest growth first
+  std::vector<DiffEntry> shrunk; // shrank or vanished
+  std::size_t baseline_total = 0, current_total = 0;   // members (threads and goroutines) per snapshot
   std::size_t ignored = 0;       // threads skipped by ignore rules (both sides)
   // Both snapshots' warnings, each prefixed "baseline: " or "current: ".
   std::vector<std::string> warnings;
-  bool grew() const { return !leaked.empty(); }
+  // What a report of the current state draws: the current snapshot's facts
+  // (origin, process, crash, warnings; its threads left out) and all its
+  // groups, grouped and filtered as the diff was.
+  Snapshot current;
+  std::vector<Group> current_groups;
+  bool grew() const { return !grown.empty(); }
 };
 
 Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& opts);
 
 // Several snapshots of one service, oldest first: per group its count in
-// each. A group is leaking only when its count never falls along the series
+// each. A group grew only when its count never falls along the series
 // and rises by at least DiffOptions::min_growth from first to last, so a pool
 // that grows and shrinks is not flagged. Counts only (TIDs are not matched).
 //
@@ -84,18 +90,20 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
 struct SeriesEntry {
   Group group;                       // the group as last seen (TIDs of that snapshot)
   std::vector<std::size_t> counts;   // one per snapshot, oldest first; 0 where absent
-  bool leaking = false;              // never fell, and last - first >= min_growth
+  bool grew = false;                 // never fell, and last - first >= min_growth
   std::size_t growth() const { return counts.empty() || counts.back() < counts.front() ? 0 : counts.back() - counts.front(); }
 };
 
 struct Series {
   std::vector<std::string> origins;  // per snapshot, oldest first
-  std::vector<std::size_t> threads;  // all threads per snapshot (before ignore rules)
-  std::vector<SeriesEntry> groups;   // leaking first (largest growth first), then by last count
+  std::vector<std::size_t> totals;   // members (threads and goroutines) per snapshot, before ignore rules
+  std::vector<SeriesEntry> groups;   // grown first (largest growth first), then by last count
+  // Every snapshot's warnings, each prefixed with its origin.
+  std::vector<std::string> warnings;
   std::size_t ignored = 0;           // threads skipped by ignore rules (all snapshots)
   bool grew() const {
     for (const auto& g : groups)
-      if (g.leaking) return true;
+      if (g.grew) return true;
     return false;
   }
 };

@@ -95,6 +95,9 @@ struct Thread {
   bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
   bool leaked_by_gc = false;     // Go 1.26+: the GC proved no one can wake it (status _Gleaked); wait_reason ends in " (leaked)"
   std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
+
+  // Its id as a member of a group: the goroutine id of a goroutine, else the TID.
+  std::int64_t member_id() const { return kind == Kind::goroutine ? goid : tid; }
 };
 
 struct Module {

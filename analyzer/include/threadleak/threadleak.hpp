@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,40 +25,93 @@
 
 namespace threadleak {
 
+// What kind of problem stopped a capture or a report. The CLI maps each to
+// its exit status (docs/cli.md) and names it in `--diagnostics json`.
+enum class ErrorKind {
+  bad_input,        // the input is not what it should be: not a core, truncated, malformed, bad option
+  not_found,        // no such file or process
+  permission,       // the file or the process may not be read by this user
+  target_vanished,  // the live process exited while it was being read
+  internal,         // a bug in threadleak
+};
+// "bad_input", "not_found", "permission", "target_vanished", "internal".
+const char* to_string(ErrorKind k);
+// The kind of an errno from opening or reading an input: ENOENT and ESRCH
+// not_found, EACCES and EPERM permission, anything else bad_input.
+ErrorKind error_kind_of_errno(int err);
+
 // A fatal, user-facing error: one line, names the input and the problem.
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& what, ErrorKind kind = ErrorKind::bad_input)
+      : std::runtime_error(what), kind_(kind) {}
+  ErrorKind kind() const noexcept { return kind_; }
+
+ private:
+  ErrorKind kind_;
 };
 
-// Where to look, and with what help.
+// Where to look, and with what help. Made by one of the named
+// constructors, which say what is read; the with_ calls add help:
+//
+//   auto core = threadleak::Source::path("core.1").with_sysroot("/srv/image");
+//   auto live = threadleak::Source::live(1234);
 struct Source {
-  std::string file;                      // core or snapshot file; empty for a live PID
-  int pid = 0;                           // live process when file is empty
-  std::string exe;                       // --exe: the main executable, overriding the core's record
-  std::string sysroot;                   // --sysroot: prefix for module paths of a foreign core
-  std::vector<std::string> debug_dirs;   // --debug-dir: where separate debug info lives
-  // Debugger feed (with pid): the process is stopped and traced by a debugger,
-  // which gives every thread's registers (a file, "-" = stdin; format in
-  // docs/debuggers.md) and an open /proc/PID/mem descriptor it keeps open.
-  std::string regs_file;                 // --regs
-  int mem_fd = -1;                       // --mem-fd
+  enum class Kind {
+    file,       // a core (plain, zstd, lz4 or xz) or a snapshot file, told apart by content
+    live,       // a live process, frozen with ptrace for the capture
+    debugger,   // a live process a debugger holds stopped (docs/debuggers.md)
+  };
+  Kind kind = Kind::file;
+  std::string file;                      // Kind::file: the path
+  int pid = 0;                           // Kind::live, Kind::debugger
+  std::string regs_file;                 // Kind::debugger: every thread's registers (a file, "-" = stdin)
+  int mem_fd = -1;                       // Kind::debugger: an open /proc/PID/mem the debugger keeps open
+  std::string exe;                       // the main executable, overriding the core's record
+  std::string sysroot;                   // prefix for module paths (a container's root, a foreign core's image)
+  std::vector<std::string> debug_dirs;   // where separate debug info lives
 
-  static Source path(std::string f) { Source s; s.file = std::move(f); return s; }
-  static Source live(int p) { Source s; s.pid = p; return s; }
+  static Source path(std::string p) {
+    Source s;
+    s.file = std::move(p);
+    return s;
+  }
+  static Source live(int pid) {
+    Source s;
+    s.kind = Kind::live;
+    s.pid = pid;
+    return s;
+  }
+  static Source debugger(int pid, std::string regs_file, int mem_fd) {
+    Source s;
+    s.kind = Kind::debugger;
+    s.pid = pid;
+    s.regs_file = std::move(regs_file);
+    s.mem_fd = mem_fd;
+    return s;
+  }
+  Source with_exe(std::string path) const { Source s = *this; s.exe = std::move(path); return s; }
+  Source with_sysroot(std::string dir) const { Source s = *this; s.sysroot = std::move(dir); return s; }
+  Source with_debug_dirs(std::vector<std::string> dirs) const { Source s = *this; s.debug_dirs = std::move(dirs); return s; }
 };
 
 struct CaptureOptions {
   unsigned max_frames = 256;             // per thread; deeper stacks are cut and marked truncated
-  // Keep what reading a core took (its buffers, libdw's debug info) until
-  // the process exits instead of freeing it before returning: for a
-  // command-line run that ends right after (10,000 threads: ~5 ms).
-  bool keep_until_exit = false;
 };
 
 // Reads the source and returns a symbolized, classified Snapshot.
 // Throws Error for inputs that give no true answer at all.
 Snapshot capture(const Source& src, const CaptureOptions& opts = {});
+
+// The same, but what reading took (a core's buffers, libdw's debug info) is
+// handed to the caller in `held` instead of freed before returning; it is
+// freed when the last copy of `held` goes. A process that exits right after
+// its report need not pay for the freeing (10,000 threads: ~5 ms).
+struct Capture {
+  Snapshot snapshot;
+  std::shared_ptr<void> held;
+};
+Capture capture_holding(const Source& src, const CaptureOptions& opts = {});
 
 // Snapshot files: the JSON `threadleak snapshot` writes and every command reads.
 std::string to_snapshot_json(const Snapshot& snap);
@@ -68,7 +122,7 @@ Snapshot from_snapshot_json(const std::string& text, const std::string& origin);
 struct TextOptions {
   std::size_t top = 0;                   // show at most this many groups (0 = all)
   std::size_t max_tids = 8;              // TIDs listed per group before "..."
-  bool verbose = false;                  // also list modules and warnings in full
+  bool show_shrunk = false;              // diff: also print the stacks of groups that shrank
   bool color = false;                    // ANSI colours (the front end decides: a terminal, NO_COLOR)
   bool show_go_runtime = false;          // also print the Go runtime's own threads and goroutines (folded by default)
 };
@@ -87,15 +141,15 @@ std::string render_folded(const Diff& d);
 // a summary line, the groups as a table whose rows expand to the full stack,
 // and an icicle graph of all threads (width = threads, colour = state).
 std::string render_html(const Snapshot& snap, const std::vector<Group>& groups);
-// A diff: the groups of `current` (grouped as the diff was), the grown ones
+// A diff: the current groups (Diff::current_groups), the grown ones
 // highlighted with baseline -> current, then the groups that shrank.
-std::string render_html(const Diff& d, const Snapshot& current, const std::vector<Group>& current_groups);
+std::string render_html(const Diff& d);
 
-// Several snapshots: per group its count in each, leaking groups first.
+// Several snapshots: per group its count in each, grown groups first.
 std::string render_text(const Series& s, const TextOptions& o);
 std::string render_json(const Series& s);
-// Folded stacks of the leaking groups, each counted by its growth (last -
-// first); a page with per group its count in each snapshot, leaking ones
+// Folded stacks of the grown groups, each counted by its growth (last -
+// first); a page with per group its count in each snapshot, grown ones
 // highlighted, and the icicle of the last snapshot's groups.
 std::string render_folded(const Series& s);
 std::string render_html(const Series& s);

@@ -48,14 +48,14 @@ std::string render_folded(const Snapshot&, const std::vector<Group>& groups) {
 
 std::string render_folded(const Diff& d) {
   Lines lines;
-  for (const DiffEntry& e : d.leaked) lines[fold(e.group.frames)] += detail::growth(d, e);
+  for (const DiffEntry& e : d.grown) lines[fold(e.group.frames)] += detail::growth(d, e);
   return emit(lines);
 }
 
 std::string render_folded(const Series& s) {
   Lines lines;
   for (const SeriesEntry& e : s.groups)
-    if (e.leaking) lines[fold(e.group.frames)] += e.growth();
+    if (e.grew) lines[fold(e.group.frames)] += e.growth();
   return emit(lines);
 }
 

@@ -103,9 +103,9 @@ json hang_json(const Snapshot& s, const HangReport& h) {
 }  // namespace detail
 
 std::string render_hang_json(const Snapshot& s, const HangReport& h) {
-  nlohmann::json j = {{"version", 1}, {"kind", "hang"},
+  nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "hang"},
                       {"process", {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
-                                   {"executable", s.executable}, {"threads", s.threads.size()}}},
+                                   {"executable", s.executable}, {"total", s.threads.size()}}},
                       {"warnings", s.warnings}};
   j.update(detail::hang_json(s, h));
   return j.dump(2) + "\n";

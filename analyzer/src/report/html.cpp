@@ -24,7 +24,7 @@ constexpr std::size_t kMaxTids = 12;
 
 using detail::plural;
 
-std::string tid_text(const std::vector<int>& tids) { return detail::id_list(tids, kMaxTids, " &hellip;", ""); }
+std::string id_text(const std::vector<std::int64_t>& ids) { return detail::id_list(ids, kMaxTids, " &hellip;", ""); }
 
 // How a row reads in a diff: "3 → 8 (+5)"; a plain count otherwise.
 struct Change {
@@ -48,7 +48,7 @@ std::string group_rows(const Group& g, const Change& c) {
       "<tbody {}>\n<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>"
       "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{}</td>"
       "<td class=\"tids\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"4\">{}</td></tr>\n</tbody>\n",
-      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), tid_text(g.tids),
+      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), id_text(g.members),
       stack_list(g.frames));
 }
 
@@ -93,17 +93,19 @@ std::string render_html(const Snapshot& snap, const std::vector<Group>& groups) 
          snapshot_header(snap, summary) + detail::groups_section(groups) + page_tail();
 }
 
-std::string render_html(const Diff& d, const Snapshot& current, const std::vector<Group>& current_groups) {
+std::string render_html(const Diff& d) {
+  const Snapshot& current = d.current;
+  const std::vector<Group>& current_groups = d.current_groups;
   std::map<std::string, const DiffEntry*> grew, shrank;
   std::size_t total = 0;
-  for (const auto& e : d.leaked) {
+  for (const auto& e : d.grown) {
     grew[e.group.signature] = &e;
     total += detail::growth(d, e);
   }
-  for (const auto& e : d.gone) shrank[e.group.signature] = &e;
+  for (const auto& e : d.shrunk) shrank[e.group.signature] = &e;
   std::string rows;
   std::set<std::string> marked, shown;
-  for (const auto& e : d.leaked) {
+  for (const auto& e : d.grown) {
     rows += group_rows(e.group, {"grew", e.baseline, e.current, detail::growth(d, e)});
     marked.insert(e.group.signature);
   }
@@ -113,12 +115,12 @@ std::string render_html(const Diff& d, const Snapshot& current, const std::vecto
     rows += it == shrank.end() ? group_rows(g, {}) : group_rows(g, {"shrank", it->second->baseline, g.count(), 0});
     shown.insert(g.signature);
   }
-  for (const auto& e : d.gone)
+  for (const auto& e : d.shrunk)
     if (!shown.count(e.group.signature)) rows += group_rows(e.group, {"gone", e.baseline, e.current, 0});
   std::string summary =
-      d.grew() ? fmt::format("{} grew by {} ({} -> {} threads{})", plural(d.leaked.size(), "group"), plural(total, "thread"),
-                             d.baseline_threads, d.current_threads, d.same_process ? ", same process: new TIDs counted" : "")
-               : fmt::format("no group grew ({} -> {} threads)", d.baseline_threads, d.current_threads);
+      d.grew() ? fmt::format("{} grew by {} ({} -> {} threads{})", plural(d.grown.size(), "group"), plural(total, "thread"),
+                             d.baseline_total, d.current_total, d.same_process ? ", same process: new TIDs counted" : "")
+               : fmt::format("no group grew ({} -> {} threads)", d.baseline_total, d.current_total);
   if (d.ignored) summary += fmt::format("; {} ignored", plural(d.ignored, "thread"));
   return page_head("threadleak diff: " + current.origin) +
          fmt::format("<body data-kind=\"diff\" data-grew=\"{}\">\n", d.grew() ? 1 : 0) +

@@ -14,13 +14,11 @@ nlohmann::json group_json(const Group& g) {
                       {"signature", g.signature},
                       {"kind", to_string(g.kind)},
                       {"frames", frames_json(g.frames)}};
+  j["members"] = g.members;
   if (g.kind == Kind::goroutine) {
-    j["goroutines"] = g.tids;
     j["wait_reason"] = g.wait_reason;
     if (g.created_by) j["created_by"] = frame_json(*g.created_by);
     if (g.leaked_by_gc) j["leaked_by_gc"] = true;
-  } else {
-    j["threads"] = g.tids;
   }
   if (g.go_runtime) j["go_runtime"] = true;
   return j;
@@ -29,11 +27,10 @@ nlohmann::json group_json(const Group& g) {
 }  // namespace detail
 
 namespace {
-constexpr int kOutputVersion = 1;
 
 nlohmann::json process_json(const Snapshot& s) {
   nlohmann::json j = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
-                      {"executable", s.executable}, {"threads", s.threads.size()}};
+                      {"executable", s.executable}, {"total", s.threads.size()}};
   if (!s.captured_at.empty()) j["captured_at"] = s.captured_at;
   if (s.crash) {
     j["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal},
@@ -51,14 +48,14 @@ nlohmann::json entry_json(const DiffEntry& e) {
   j.erase("count");
   j["baseline"] = e.baseline;
   j["current"] = e.current;
-  if (!e.new_tids.empty()) j[e.group.kind == Kind::goroutine ? "new_goroutines" : "new_threads"] = e.new_tids;
+  if (!e.new_members.empty()) j["new_members"] = e.new_members;
   return j;
 }
 }  // namespace
 
 namespace {
 nlohmann::json stacks_json(const Snapshot& snap, const std::vector<Group>& groups) {
-  nlohmann::json j = {{"version", kOutputVersion}, {"kind", "stacks"}, {"process", process_json(snap)},
+  nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "stacks"}, {"process", process_json(snap)},
                       {"warnings", snap.warnings}};
   nlohmann::json gs = nlohmann::json::array();
   for (const auto& g : groups) gs.push_back(detail::group_json(g));
@@ -78,18 +75,18 @@ std::string render_json(const Snapshot& snap, const std::vector<Group>& groups, 
 }
 
 std::string render_json(const Diff& d) {
-  nlohmann::json j = {{"version", kOutputVersion}, {"kind", "diff"},
+  nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "diff"},
                       {"same_process", d.same_process},
-                      {"baseline_threads", d.baseline_threads},
-                      {"current_threads", d.current_threads},
+                      {"baseline_total", d.baseline_total},
+                      {"current_total", d.current_total},
                       {"ignored", d.ignored},
                       {"grew", d.grew()},
                       {"warnings", d.warnings}};
-  nlohmann::json leaked = nlohmann::json::array(), gone = nlohmann::json::array();
-  for (const auto& e : d.leaked) leaked.push_back(entry_json(e));
-  for (const auto& e : d.gone) gone.push_back(entry_json(e));
-  j["leaked"] = std::move(leaked);
-  j["gone"] = std::move(gone);
+  nlohmann::json grown = nlohmann::json::array(), shrunk = nlohmann::json::array();
+  for (const auto& e : d.grown) grown.push_back(entry_json(e));
+  for (const auto& e : d.shrunk) shrunk.push_back(entry_json(e));
+  j["grown"] = std::move(grown);
+  j["shrunk"] = std::move(shrunk);
   return j.dump(2) + "\n";
 }
 

@@ -34,7 +34,7 @@ const Thread* find_thread(const Snapshot& s, int tid) {
 }
 
 std::size_t growth(const Diff& d, const DiffEntry& e) {
-  if (d.same_process) return e.new_tids.size();
+  if (d.same_process) return e.new_members.size();
   return e.current > e.baseline ? e.current - e.baseline : 0;
 }
 

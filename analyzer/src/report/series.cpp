@@ -1,5 +1,5 @@
 // Text and JSON output of a series (`threadleak diff S1 S2 S3 ...`): per
-// group its count in each snapshot, the leaking groups first with stacks.
+// group its count in each snapshot, the grown groups first with stacks.
 #include <fmt/format.h>
 
 #include "report/color.hpp"
@@ -17,10 +17,10 @@ std::string arrows(const std::vector<std::size_t>& v) {
 }
 
 std::string summary(const Series& s) {
-  std::size_t leaking = 0;
-  for (const auto& g : s.groups) leaking += g.leaking;
-  std::string out = fmt::format("summary: {} of {} groups leaking across {} snapshots ({} threads)",
-                                leaking, s.groups.size(), s.origins.size(), arrows(s.threads));
+  std::size_t grew = 0;
+  for (const auto& g : s.groups) grew += g.grew;
+  std::string out = fmt::format("summary: {} of {} groups grew across {} snapshots ({} threads)",
+                                grew, s.groups.size(), s.origins.size(), arrows(s.totals));
   if (s.ignored) out += fmt::format("; {} threads ignored", s.ignored);
   out += "\n";
   for (std::size_t i = 0; i < s.origins.size(); ++i) out += fmt::format("  #{} {}\n", i + 1, s.origins[i]);
@@ -36,16 +36,16 @@ std::string state_of(const Group& g, bool color) {
 std::string render_text(const Series& s, const TextOptions& o) {
   std::string out = summary(s);
   for (const SeriesEntry& e : s.groups) {
-    if (!e.leaking) continue;
+    if (!e.grew) continue;
     out += fmt::format("\n{}: {} in state {}\n",
-                       detail::paint(fmt::format("LEAKING +{}", e.growth()), detail::Paint::red, o.color),
+                       detail::paint(fmt::format("GREW +{}", e.growth()), detail::Paint::red, o.color),
                        arrows(e.counts), state_of(e.group, o.color));
     out += detail::stack_text(e.group.frames, o.color);
   }
   bool header = false;
   for (const SeriesEntry& e : s.groups) {
-    if (e.leaking) continue;
-    if (!header) out += "\nnot leaking:\n";
+    if (e.grew) continue;
+    if (!header) out += "\ndid not grow:\n";
     header = true;
     out += fmt::format("  {}  {}  {}\n", arrows(e.counts), state_of(e.group, o.color), detail::group_title(e.group));
   }
@@ -55,17 +55,18 @@ std::string render_text(const Series& s, const TextOptions& o) {
 std::string render_json(const Series& s) {
   nlohmann::json snaps = nlohmann::json::array();
   for (std::size_t i = 0; i < s.origins.size(); ++i)
-    snaps.push_back({{"origin", s.origins[i]}, {"threads", s.threads[i]}});
+    snaps.push_back({{"origin", s.origins[i]}, {"total", s.totals[i]}});
   nlohmann::json groups = nlohmann::json::array();
   for (const SeriesEntry& e : s.groups) {
     nlohmann::json g = detail::group_json(e.group);
     g.erase("count");
     g["counts"] = e.counts;
-    g["leaking"] = e.leaking;
+    g["grew"] = e.grew;
     groups.push_back(std::move(g));
   }
-  nlohmann::json j = {{"version", 1}, {"kind", "series"}, {"snapshots", std::move(snaps)},
-                      {"ignored", s.ignored}, {"grew", s.grew()}, {"groups", std::move(groups)}};
+  nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "series"}, {"snapshots", std::move(snaps)},
+                      {"ignored", s.ignored}, {"grew", s.grew()}, {"warnings", s.warnings},
+                      {"groups", std::move(groups)}};
   return j.dump(2) + "\n";
 }
 

@@ -1,7 +1,7 @@
 // The HTML page of a series (`threadleak diff S1 S2 S3 ... --format html`):
-// per group its count in each snapshot with a small bar chart, leaking groups
+// per group its count in each snapshot with a small bar chart, grown groups
 // first and highlighted, rows that open to the stack; then the icicle of the
-// last snapshot's threads with the leaking groups outlined.
+// last snapshot's threads with the grown groups outlined.
 #include <algorithm>
 #include <set>
 
@@ -23,7 +23,7 @@ constexpr double kBar = 10, kSparkHeight = 22;
 const char* const kSeriesCss = R"CSS(
 td.spark svg { display: block; }
 td.spark rect { fill: #9aa7b8; }
-tbody.leaking td.spark rect { fill: var(--grew-edge); }
+tbody.grew td.spark rect { fill: var(--grew-edge); }
 td.count.last { font-weight: 700; }
 ol.origins { margin: 2px 0; padding-left: 2em; color: var(--muted); }
 )CSS";
@@ -48,12 +48,12 @@ std::string row(const SeriesEntry& e, std::size_t columns) {
   for (std::size_t i = 0; i < e.counts.size(); ++i)
     counts += fmt::format("<td class=\"count{}\">{}</td>", i + 1 == e.counts.size() ? " last" : "", e.counts[i]);
   return fmt::format(
-      "<tbody class=\"group{}\" data-counts=\"{}\" data-leaking=\"{}\" data-state=\"{}\" data-function=\"{}\">\n"
+      "<tbody class=\"group{}\" data-counts=\"{}\" data-grew=\"{}\" data-state=\"{}\" data-function=\"{}\">\n"
       "<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>{}"
       "<td class=\"spark\">{}</td><td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td>"
       "<td class=\"fn\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"{}\">{}</td></tr>\n</tbody>\n",
-      e.leaking ? " grew leaking" : "", fmt::join(e.counts, " "), e.leaking ? 1 : 0, html_escape(label),
-      html_escape(title), counts, spark(e.counts), e.leaking ? fmt::format("+{}", e.growth()) : "",
+      e.grew ? " grew" : "", fmt::join(e.counts, " "), e.grew ? 1 : 0, html_escape(label),
+      html_escape(title), counts, spark(e.counts), e.grew ? fmt::format("+{}", e.growth()) : "",
       detail::state_class(g.state), html_escape(label), html_escape(title), columns + 4,
       detail::stack_list(g.frames));
 }
@@ -62,7 +62,7 @@ std::string table(const Series& s) {
   std::string head = "<tr><th></th>";
   for (std::size_t i = 0; i < s.origins.size(); ++i)
     head += fmt::format("<th class=\"count\" title=\"{}\">#{}</th>", html_escape(s.origins[i]), i + 1);
-  head += "<th>trend</th><th class=\"count\">leak</th><th>state</th><th>function</th></tr>";
+  head += "<th>trend</th><th class=\"count\">growth</th><th>state</th><th>function</th></tr>";
   std::string rows;
   for (const SeriesEntry& e : s.groups) rows += row(e, s.origins.size());
   return fmt::format(
@@ -73,17 +73,17 @@ std::string table(const Series& s) {
 }
 
 std::string header(const Series& s) {
-  std::size_t leaking = 0;
-  for (const auto& g : s.groups) leaking += g.leaking;
-  std::string summary = fmt::format("{} of {} groups leaking across {} snapshots ({} threads)", leaking,
-                                    s.groups.size(), s.origins.size(), fmt::join(s.threads, " -> "));
+  std::size_t grew = 0;
+  for (const auto& g : s.groups) grew += g.grew;
+  std::string summary = fmt::format("{} of {} groups grew across {} snapshots ({} threads)", grew,
+                                    s.groups.size(), s.origins.size(), fmt::join(s.totals, " -> "));
   if (s.ignored) summary += fmt::format("; {} threads ignored", s.ignored);
   std::string out = fmt::format("<header>\n<h1>threadleak: a series of {} snapshots</h1>\n"
                                 "<p class=\"summary\" id=\"summary\">{}</p>\n<ol class=\"origins\">\n",
                                 s.origins.size(), html_escape(summary));
   for (std::size_t i = 0; i < s.origins.size(); ++i)
-    out += fmt::format("<li>{} ({} threads)</li>\n", html_escape(s.origins[i]), s.threads[i]);
-  return out + "</ol>\n<p class=\"meta\">A group is leaking when its count never falls and rises from the first "
+    out += fmt::format("<li>{} ({} threads)</li>\n", html_escape(s.origins[i]), s.totals[i]);
+  return out + "</ol>\n<p class=\"meta\">A group grew when its count never fell and rose from the first "
                "snapshot to the last.</p>\n</header>\n";
 }
 
@@ -94,11 +94,11 @@ std::string render_html(const Series& s) {
   std::set<std::string> marked;
   for (const SeriesEntry& e : s.groups) {
     if (e.group.count()) last.push_back(e.group);
-    if (e.leaking) marked.insert(e.group.signature);
+    if (e.grew) marked.insert(e.group.signature);
   }
   return detail::page_head(fmt::format("threadleak series of {} snapshots", s.origins.size()), kSeriesCss) +
          fmt::format("<body data-kind=\"series\" data-grew=\"{}\">\n", s.grew() ? 1 : 0) + header(s) +
-         "<section>\n<h2>Groups (leaking first)</h2>\n" + table(s) + "</section>\n" +
+         "<section>\n<h2>Groups (grown first)</h2>\n" + table(s) + "</section>\n" +
          detail::icicle_block(last, marked) + detail::page_tail();
 }
 

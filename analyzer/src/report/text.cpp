@@ -10,7 +10,7 @@
 namespace threadleak {
 namespace {
 
-std::string tid_list(const std::vector<int>& tids, std::size_t max) { return detail::id_list(tids, max, " ..."); }
+std::string id_list(const std::vector<std::int64_t>& ids, std::size_t max) { return detail::id_list(ids, max, " ..."); }
 
 std::string frame_line(std::size_t i, const Frame& f, bool first_own, bool color) {
   std::string name = f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module.str(), f.rel_pc)
@@ -51,10 +51,10 @@ std::string created_by(const Group& g) {
 
 std::string group_block(const Group& g, const TextOptions& o) {
   if (g.kind == Kind::goroutine)
-    return "\n" + goroutine_head(g, g.count(), "goroutines " + tid_list(g.tids, o.max_tids), o.color) +
+    return "\n" + goroutine_head(g, g.count(), "goroutines " + id_list(g.members, o.max_tids), o.color) +
            detail::stack_text(g.frames, o.color) + created_by(g);
   return fmt::format("\n{} in state {}: TIDs {}\n", plural(g.count(), "thread"), label(g, o.color),
-                     tid_list(g.tids, o.max_tids)) + detail::stack_text(g.frames, o.color);
+                     id_list(g.members, o.max_tids)) + detail::stack_text(g.frames, o.color);
 }
 
 std::string headline(const Snapshot& snap, std::size_t groups) {
@@ -110,36 +110,36 @@ std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, 
 std::string render_text(const Diff& d, const TextOptions& o) {
   std::string out;
   std::size_t grew = 0;
-  for (const auto& e : d.leaked) {
-    std::size_t growth = d.same_process ? e.new_tids.size() : e.current - e.baseline;
+  for (const auto& e : d.grown) {
+    std::size_t growth = d.same_process ? e.new_members.size() : e.current - e.baseline;
     grew += growth;
     if (e.group.kind == Kind::goroutine) {
       out += fmt::format("\n{}: {} -> {} goroutines ", detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                          e.baseline, e.current);
       out += goroutine_tail(e.group,
-                            e.new_tids.empty() ? "goroutines " + tid_list(e.group.tids, o.max_tids)
-                                               : "new goroutines " + tid_list(e.new_tids, o.max_tids), o.color);
+                            e.new_members.empty() ? "goroutines " + id_list(e.group.members, o.max_tids)
+                                               : "new goroutines " + id_list(e.new_members, o.max_tids), o.color);
       out += detail::stack_text(e.group.frames, o.color) + created_by(e.group);
       continue;
     }
     out += fmt::format("\n{}: {} -> {} in state {}{}\n",
                        detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                        e.baseline, e.current, label(e.group, o.color),
-                       e.new_tids.empty() ? fmt::format(": TIDs {}", tid_list(e.group.tids, o.max_tids))
-                                          : fmt::format(": new TIDs {}", tid_list(e.new_tids, o.max_tids)));
+                       e.new_members.empty() ? fmt::format(": TIDs {}", id_list(e.group.members, o.max_tids))
+                                          : fmt::format(": new TIDs {}", id_list(e.new_members, o.max_tids)));
     out += detail::stack_text(e.group.frames, o.color);
   }
-  for (const auto& e : d.gone) {
+  for (const auto& e : d.shrunk) {
     out += fmt::format("\n{}: {} -> {} in state {}\n",
                        detail::paint(fmt::format("SHRANK -{}", e.baseline - e.current), detail::Paint::green, o.color),
                        e.baseline, e.current, label(e.group, o.color));
-    if (o.verbose) out += detail::stack_text(e.group.frames, o.color);
+    if (o.show_shrunk) out += detail::stack_text(e.group.frames, o.color);
   }
   std::string summary =
-      d.leaked.empty()
-          ? fmt::format("no group grew ({} -> {} threads)", d.baseline_threads, d.current_threads)
-          : fmt::format("{} grew by {} ({} -> {} threads{})", plural(d.leaked.size(), "group"), grew,
-                        d.baseline_threads, d.current_threads,
+      d.grown.empty()
+          ? fmt::format("no group grew ({} -> {} threads)", d.baseline_total, d.current_total)
+          : fmt::format("{} grew by {} ({} -> {} threads{})", plural(d.grown.size(), "group"), grew,
+                        d.baseline_total, d.current_total,
                         d.same_process ? ", same process: new TIDs counted" : "");
   if (d.ignored) summary += fmt::format("; {} ignored", plural(d.ignored, "thread"));
   return "summary: " + summary + "\n" + out;

@@ -99,7 +99,7 @@ std::string read_feed(const std::string& path) {
     buf << std::cin.rdbuf();
   } else {
     std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(path + ": cannot read registers: " + errno_text(errno));
+    if (!f) throw Error(path + ": cannot read registers: " + errno_text(errno), error_kind_of_errno(errno));
     buf << f.rdbuf();
   }
   std::string text = buf.str();
@@ -145,7 +145,7 @@ std::unique_ptr<Target> open_debugger_feed(const Source& src) {
   const int pid = src.pid;
   const std::string proc = "/proc/" + std::to_string(pid);
   if (pid <= 0 || ::access(proc.c_str(), F_OK) != 0)
-    throw Error(fmt::format("pid {}: no such process", pid));
+    throw Error(fmt::format("pid {}: no such process", pid), ErrorKind::not_found);
   check_mem_fd(src.mem_fd, pid);
   auto t = std::make_unique<Target>();
   t->kind = "live";

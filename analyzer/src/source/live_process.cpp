@@ -225,8 +225,10 @@ void read_stacks(int pid, int mem_fd, std::vector<StackCopy>& copies) {
   if (err == EPERM)
     throw Error(fmt::format("{}: not permitted to trace thread {} ({}); is a debugger attached, "
                             "or is ptrace restricted? try as the process's owner or root",
-                            who(pid), tid, errno_text(err)));
-  throw Error(fmt::format("{}: cannot trace thread {}: {}", who(pid), tid, errno_text(err)));
+                            who(pid), tid, errno_text(err)),
+                ErrorKind::permission);
+  throw Error(fmt::format("{}: cannot trace thread {}: {}", who(pid), tid, errno_text(err)),
+              err == ESRCH ? ErrorKind::target_vanished : error_kind_of_errno(err));
 }
 
 struct SeizeFailure {
@@ -403,7 +405,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
   elf_version(EV_CURRENT);
   const int pid = src.pid;
   const std::string proc = "/proc/" + std::to_string(pid);
-  if (pid <= 0 || ::access(proc.c_str(), F_OK) != 0) throw Error(who(pid) + ": no such process");
+  if (pid <= 0 || ::access(proc.c_str(), F_OK) != 0) throw Error(who(pid) + ": no such process", ErrorKind::not_found);
   if (pid == ::getpid()) throw Error(who(pid) + ": threadleak cannot freeze itself");
   auto t = std::make_unique<Target>();
   t->kind = "live";
@@ -411,7 +413,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
   t->pid = pid;
   read_process_facts(*t, proc);
   Fd mem(::open((proc + "/mem").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!mem) throw Error(who(pid) + ": cannot read memory: " + errno_text(errno));
+  if (!mem) throw Error(who(pid) + ": cannot read memory: " + errno_text(errno), error_kind_of_errno(errno));
 
   auto mappings = parse_maps(read_small_file(proc + "/maps", kMaxMapsBytes));
   std::vector<StackCopy> copies;
@@ -440,7 +442,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
       if (o.failure.err) fail_seize(pid, o.failure.tid, o.failure.err);
       stopped += o.stopped;
     }
-    if (stopped == 0) throw Error(who(pid) + ": process exited before it could be read");
+    if (stopped == 0) throw Error(who(pid) + ": process exited before it could be read", ErrorKind::target_vanished);
     frozen_ms = ms_since(t0);
     copier.finish(t->threads, copies);
     std::sort(t->threads.begin(), t->threads.end(),
@@ -467,7 +469,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
                     "held: {:.1f} ms", t->origin, t->threads.size(), ms_since(t0), frozen_ms,
                     copied_ms - frozen_ms, bytes >> 10, ms_since(t0) - copied_ms, longest_hold_ms));
   }
-  if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot");
+  if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot", ErrorKind::target_vanished);
   std::string maps = read_small_file(proc + "/maps", kMaxMapsBytes);
   read_thread_names(*t, proc);
   t->memory = std::make_unique<LiveMemory>(std::move(copies), std::move(futexes));

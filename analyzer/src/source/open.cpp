@@ -12,10 +12,10 @@ namespace threadleak::detail {
 
 InputKind detect_input(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) throw Error(path + ": " + errno_text(errno));
+  if (::stat(path.c_str(), &st) != 0) throw Error(path + ": " + errno_text(errno), error_kind_of_errno(errno));
   if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not a core or snapshot file");
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw Error(path + ": " + errno_text(errno));
+  if (!fd) throw Error(path + ": " + errno_text(errno), error_kind_of_errno(errno));
   char head[64] = {};
   ssize_t n = ::pread(fd.get(), head, sizeof head, 0);
   if (n <= 0) throw Error(path + ": empty file, not a core or snapshot file");

@@ -26,6 +26,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "internal.hpp"
 
 namespace threadleak {
@@ -107,9 +109,24 @@ void drain(pid_t pid, Pipe& out, Pipe& err, std::string& o, std::string& e, std:
   }
 }
 
-std::string first_line(const std::string& s) {
-  std::string l = s.substr(0, s.find('\n'));
-  return l.empty() ? "no message" : l;
+// The helper's error line (--diagnostics json): its message and kind; the
+// first line as it is when the helper said something else (a crash, a shell).
+std::pair<std::string, ErrorKind> helper_error(const std::string& err) {
+  std::size_t pos = 0;
+  while (pos < err.size()) {
+    std::size_t end = std::min(err.find('\n', pos), err.size());
+    nlohmann::json j = nlohmann::json::parse(err.substr(pos, end - pos), nullptr, false);
+    if (j.is_object() && j.value("level", "") == "error") {
+      std::string kind = j.value("kind", "");
+      for (ErrorKind k : {ErrorKind::bad_input, ErrorKind::not_found, ErrorKind::permission,
+                          ErrorKind::target_vanished, ErrorKind::internal})
+        if (kind == to_string(k)) return {j.value("message", "no message"), k};
+      return {j.value("message", "no message"), ErrorKind::internal};
+    }
+    pos = end + 1;
+  }
+  std::string l = err.substr(0, err.find('\n'));
+  return {l.empty() ? "no message" : l, ErrorKind::internal};
 }
 
 int wait_child(pid_t pid) {
@@ -137,7 +154,7 @@ Snapshot capture_self(std::chrono::seconds timeout) {
   if (cli.empty())
     throw Error("threadleak CLI not found (set THREADLEAK_CLI, or put `threadleak` on PATH)");
   std::string pid = std::to_string(::getpid());
-  std::vector<std::string> args = {cli, "snapshot", "--pid", pid, "-o", "-"};
+  std::vector<std::string> args = {cli, "--diagnostics", "json", "snapshot", "--pid", pid, "-o", "-"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -156,8 +173,10 @@ Snapshot capture_self(std::chrono::seconds timeout) {
   int status = wait_child(child_pid);
   ::prctl(PR_SET_PTRACER, 0UL, 0, 0, 0);
   std::string what = cli + " snapshot --pid " + pid;
-  if (status != 0 && !(status == -1 && !o.empty()))
-    throw Error(what + " failed (exit status " + std::to_string(status) + "): " + first_line(e));
+  if (status != 0 && !(status == -1 && !o.empty())) {
+    auto [message, kind] = helper_error(e);
+    throw Error(what + " failed (exit status " + std::to_string(status) + "): " + message, kind);
+  }
   Snapshot snap = from_snapshot_json(o, what);
   snap.source = "live";  // as taken, not as carried
   snap.origin = "pid " + pid;

@@ -52,8 +52,8 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   Snapshot none;
   none.pid = cur.pid;
   none.executable = cur.executable;
-  std::set<int> kept;
-  for (const DiffEntry& e : diff(none, cur, d).leaked) kept.insert(e.group.tids.begin(), e.group.tids.end());
+  std::set<std::int64_t> kept;
+  for (const DiffEntry& e : diff(none, cur, d).grown) kept.insert(e.group.members.begin(), e.group.members.end());
   Snapshot out = cur;
   out.threads.clear();
   for (const Thread& t : cur.threads) {
@@ -67,10 +67,16 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
 bool has_rules(const Options& o) { return !o.ignore_top.empty() || !o.ignore_any.empty(); }
 
 }  // namespace
-}  // namespace testing_detail
 
-Leaks find_leaks(const Options& opts) {
-  using namespace testing_detail;
+Options options_of(const std::vector<Option>& opts) {
+  Options o;
+  for (const Option& opt : opts) opt.apply_to(o);
+  return o;
+}
+
+Leaks find(const std::vector<Option>& opts) { return Finder::find(options_of(opts)); }
+
+Leaks Finder::find(const Options& opts) {
   const Baseline& base = opts.baseline ? *opts.baseline : Baseline::at_start();
   const auto start = Clock::now();
   const auto deadline = start + opts.max_retry_time;
@@ -98,4 +104,5 @@ Leaks find_leaks(const Options& opts) {
   return out;
 }
 
+}  // namespace testing_detail
 }  // namespace threadleak

@@ -3,12 +3,29 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "threadleak/testing.hpp"
 
 namespace threadleak::testing_detail {
+
+// Everything the public options set.
+struct Options {
+  std::vector<std::string> ignore_top;           // IgnoreTopFunction
+  std::vector<std::string> ignore_any;           // IgnoreAnyFunction
+  std::shared_ptr<const Baseline> baseline;      // IgnoreCurrent; null = at_start()
+  std::chrono::nanoseconds max_retry_time = std::chrono::seconds(1);
+  std::chrono::seconds capture_timeout = std::chrono::seconds(30);  // CaptureTimeout
+};
+Options options_of(const std::vector<Option>& opts);
+
+// Find's work; a class so that it may fill Leaks.
+class Finder {
+ public:
+  static Leaks find(const Options& opts);
+};
 
 // One thread of this process as /proc/self/task shows it.
 struct Task {

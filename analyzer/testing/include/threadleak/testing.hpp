@@ -67,17 +67,21 @@ class Baseline {
   std::vector<std::pair<int, unsigned long long>> ids_;  // sorted
 };
 
-// Everything Find and VerifyNone can be told. Build it with the options below.
-struct Options {
-  std::vector<std::string> ignore_top;           // IgnoreTopFunction
-  std::vector<std::string> ignore_any;           // IgnoreAnyFunction
-  std::shared_ptr<const Baseline> baseline;      // IgnoreCurrent; null = at_start()
-  std::chrono::nanoseconds max_retry_time = std::chrono::seconds(1);
-  std::chrono::seconds capture_timeout = std::chrono::seconds(30);  // helper's limit
-};
+namespace testing_detail {
+struct Options;   // what the options below set (internal)
+class Finder;
+}  // namespace testing_detail
 
-// An option is a change to Options; options apply left to right.
-using Option = std::function<void(Options&)>;
+// One option of Find, VerifyNone and InstallGoogleTest, made by the
+// functions below; options apply left to right.
+class Option {
+ public:
+  explicit Option(std::function<void(testing_detail::Options&)> apply) : apply_(std::move(apply)) {}
+  void apply_to(testing_detail::Options& o) const { apply_(o); }
+
+ private:
+  std::function<void(testing_detail::Options&)> apply_;
+};
 
 // Ignores threads whose top function is `function` ("ns::worker" matches
 // "ns::worker(int)"). The top is the innermost frame, or the first function
@@ -91,6 +95,9 @@ Option IgnoreCurrent();
 // How long to wait, in all, for new threads to exit before reporting them
 // (default 1 s). Between retries the wait doubles from 1 µs up to 100 ms.
 Option MaxRetryTime(std::chrono::nanoseconds d);
+// How long the helper may take for one snapshot before it is killed and
+// threads are reported without stacks (default 30 s).
+Option CaptureTimeout(std::chrono::seconds d);
 
 // The threads Find reported. Converts to true when there were leaks.
 class Leaks {
@@ -108,32 +115,25 @@ class Leaks {
   std::string report() const;
 
  private:
-  friend Leaks find_leaks(const Options& opts);
+  friend class testing_detail::Finder;
   Snapshot snapshot_;            // only the leaked threads
   std::vector<Group> groups_;
   double waited_s_ = 0;
 };
 
+namespace testing_detail {
+Leaks find(const std::vector<Option>& opts);
+bool verify_none(const std::vector<Option>& opts, const std::source_location& where);
+void install_google_test(const std::vector<Option>& opts);
+}  // namespace testing_detail
+
 // The threads not in the baseline (and not ignored) that are still alive
 // after retrying for up to MaxRetryTime. Never throws for capture problems:
 // they become warnings().
-Leaks find_leaks(const Options& opts);
-
-template <typename... Opts>
-Options make_options(const Opts&... opts) {
-  Options o;
-  (Option(opts)(o), ...);
-  return o;
-}
-
 template <typename... Opts>
 Leaks Find(const Opts&... opts) {
-  return find_leaks(make_options(opts...));
+  return testing_detail::find({Option(opts)...});
 }
-
-// Fails the current GoogleTest test (ADD_FAILURE at the caller's file and
-// line, non-fatal) with the report. Returns true when there were no leaks.
-bool verify_none(const Options& opts, const std::source_location& where);
 
 // An option that also remembers where VerifyNone was called from: the first
 // argument converts to it, so the failure points at the test, not here.
@@ -144,48 +144,24 @@ struct LocatedOption {
   std::source_location where;
 };
 
+// Fails the current GoogleTest test (ADD_FAILURE at the caller's file and
+// line, non-fatal) with the report. Returns true when there were no leaks.
 inline bool VerifyNone(std::source_location where = std::source_location::current()) {
-  return verify_none(Options{}, where);
+  return testing_detail::verify_none({}, where);
 }
 
 template <typename... Opts>
 bool VerifyNone(LocatedOption first, const Opts&... rest) {
-  return verify_none(make_options(first.option, rest...), first.where);
+  return testing_detail::verify_none({first.option, Option(rest)...}, first.where);
 }
 
 // Checks after every test, against the threads alive when that test
-// started, and fails the test that leaked. Append it to the listeners
-// after InitGoogleTest (InstallGoogleTest does).
-class LeakListener : public ::testing::EmptyTestEventListener {
- public:
-  explicit LeakListener(Options opts) : opts_(std::move(opts)) {}
-  void OnTestStart(const ::testing::TestInfo& info) override;
-  void OnTestEnd(const ::testing::TestInfo& info) override;
-
- private:
-  Options opts_;
-  std::shared_ptr<const Baseline> at_test_start_;
-};
-
-// The whole-binary check: after all tests, against the given baseline
-// (default: the threads alive when the binary started). A failure here makes
-// RUN_ALL_TESTS() return 1.
-class LeakEnvironment : public ::testing::Environment {
- public:
-  explicit LeakEnvironment(Options opts) : opts_(std::move(opts)) {}
-  void TearDown() override;
-
- private:
-  Options opts_;
-};
-
-// Appends a LeakListener and adds a LeakEnvironment, both with `opts`.
-// Call after InitGoogleTest, before RUN_ALL_TESTS.
-void install_google_test(const Options& opts);
-
+// started, and fails the test that leaked; and after all tests, against the
+// threads alive when the binary started (a failure there makes
+// RUN_ALL_TESTS() return 1). Call after InitGoogleTest, before RUN_ALL_TESTS.
 template <typename... Opts>
 void InstallGoogleTest(const Opts&... opts) {
-  install_google_test(make_options(opts...));
+  testing_detail::install_google_test({Option(opts)...});
 }
 
 // The helper Find will run, as found now ("" when none was found).

@@ -1,0 +1,87 @@
+// `threadleak diff BASELINE CURRENT [MORE...]`: what grew from the baseline
+// to the current snapshot; with three or more, what grew monotonically
+// across all of them (threadleak::series). Exit 1 when something grew.
+#include <exception>
+#include <future>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "diagnostics.hpp"
+#include "options.hpp"
+
+namespace cli {
+namespace {
+
+struct DiffArgs {
+  InputArgs in;
+  OutputArgs out;
+  std::vector<std::string> ignore_top, ignore_any;
+  std::size_t min_growth = 1;
+  bool show_shrunk = false;
+};
+
+threadleak::DiffOptions diff_options(const DiffArgs& a) {
+  threadleak::DiffOptions opts;
+  opts.grouping.by = a.out.grouping();
+  opts.ignore_top = a.ignore_top;
+  opts.ignore_any = a.ignore_any;
+  opts.min_growth = a.min_growth;
+  return opts;
+}
+
+int run_series(const DiffArgs& a) {
+  std::vector<threadleak::Snapshot> snaps;
+  snaps.reserve(a.in.files.size());
+  for (const auto& f : a.in.files) snaps.push_back(threadleak::capture(file_source(a.in, f)));
+  threadleak::Series s = threadleak::series(snaps, diff_options(a));
+  warn_all(s.warnings);
+  threadleak::TextOptions text{.color = a.out.color()};
+  switch (a.out.format()) {
+    case Format::json: write_output(threadleak::render_json(s), a.out.out); break;
+    case Format::folded: write_output(threadleak::render_folded(s), a.out.out); break;
+    case Format::html: write_output(threadleak::render_html(s), a.out.out); break;
+    case Format::text: write_output(threadleak::render_text(s, text), a.out.out); break;
+  }
+  return s.grew() ? 1 : 0;
+}
+
+int run_diff(const DiffArgs& a) {
+  if (a.in.files.size() > 2) return run_series(a);
+  // The two captures run side by side (each is mostly one core's work);
+  // the baseline's error, if both fail, is the one reported.
+  auto base_later = std::async(std::launch::async, [&] { return capture_until_exit(file_source(a.in, a.in.files[0])); });
+  std::optional<threadleak::Snapshot> cur;
+  std::exception_ptr cur_failed;
+  try {
+    cur = capture_until_exit(file_source(a.in, a.in.files[1]));
+  } catch (...) {
+    cur_failed = std::current_exception();
+  }
+  threadleak::Snapshot base = base_later.get();
+  if (cur_failed) std::rethrow_exception(cur_failed);
+  threadleak::Diff d = threadleak::diff(base, *cur, diff_options(a));
+  warn_all(d.warnings);
+  threadleak::TextOptions text{.show_shrunk = a.show_shrunk, .color = a.out.color()};
+  write_output(render(a.out.format(), d, text), a.out.out);
+  exit_now(d.grew() ? 1 : 0);
+}
+
+}  // namespace
+
+Command add_diff_command(CLI::App& app) {
+  auto a = std::make_shared<DiffArgs>();
+  auto* cmd = app.add_subcommand("diff", "what grew from BASELINE to CURRENT (cores or snapshot files); "
+                                         "with more snapshots, what grew across all of them; "
+                                         "exit 1 when something grew");
+  add_input_options(cmd, a->in, Inputs::several);
+  add_output_options(cmd, a->out, "docs/schema/diff.schema.json, docs/schema/series.schema.json");
+  cmd->add_option("--ignore-top", a->ignore_top, "ignore threads with this function on top (repeatable)");
+  cmd->add_option("--ignore-any", a->ignore_any, "ignore threads with this function anywhere (repeatable)");
+  cmd->add_option("--min-growth", a->min_growth, "report a group only when it grew by at least N")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--show-shrunk", a->show_shrunk, "also print the stacks of groups that shrank");
+  return {cmd, [a] { return run_diff(*a); }};
+}
+
+}  // namespace cli
