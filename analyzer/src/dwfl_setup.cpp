@@ -79,23 +79,27 @@ int open_matching(const std::string& path, const std::vector<unsigned char>& wan
 
 // A live process's own view of a module's file (core_modules.hpp): the
 // path under its root (/proc/PID/root: the files of its mount namespace),
-// then the mapping itself (/proc/PID/map_files, which needs CAP_SYS_ADMIN
-// or CAP_CHECKPOINT_RESTORE), taken only with the build-id the process's
-// memory records. -1 when neither is there (cores; no permission).
-int open_in_process_view(const CoreModule& m, char** file_name, Elf** elfp) {
-  if (!m.root.empty() && m.name.starts_with('/')) {
-    int fd = open_matching(m.root + m.name, m.build_id, file_name, elfp);
-    if (fd >= 0) return fd;
-  }
-  if (!m.map_file.empty()) return open_matching(m.map_file, m.build_id, file_name, elfp);
-  return -1;
+// taken only with the build-id the process's memory records. -1 when it is
+// not there (cores; a process that sees our files; no permission).
+int open_in_process_root(const CoreModule& m, char** file_name, Elf** elfp) {
+  if (m.root.empty() || !m.name.starts_with('/')) return -1;
+  return open_matching(m.root + m.name, m.build_id, file_name, elfp);
+}
+
+// The last resort for a live process: the mapping itself (/proc/PID/map_files,
+// which has a file deleted since it was mapped, but needs CAP_SYS_ADMIN or
+// CAP_CHECKPOINT_RESTORE). -1 for cores.
+int open_mapped_file(const CoreModule& m, char** file_name, Elf** elfp) {
+  if (m.map_file.empty()) return -1;
+  return open_matching(m.map_file, m.build_id, file_name, elfp);
 }
 
 // find_elf for modules reported from a core's NT_FILE or a live process's
 // maps (core_modules.hpp): the vdso from its image in memory; a file under
-// the sysroot, in the live process's own view, by build-id in the debug
-// dirs, or at its recorded path (or --exe), each taken only if its build-id
-// is the one the process's memory recorded.
+// the sysroot, under the live process's root, by build-id in the debug
+// dirs, at its recorded path (or --exe), or the live process's mapping
+// itself, each taken only if its build-id is the one the process's memory
+// recorded.
 int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                          char** file_name, Elf** elfp) {
   auto* m = static_cast<CoreModule*>(*userdata);
@@ -112,7 +116,7 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
     if (fd >= 0) return fd;
   }
   if (!exe_override) {
-    int fd = open_in_process_view(*m, file_name, elfp);
+    int fd = open_in_process_root(*m, file_name, elfp);
     if (fd >= 0) return fd;
   }
   if (!exe_override && !m->build_id.empty()) {
@@ -128,7 +132,8 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
       if (fd >= 0 || *elfp) return fd;
     }
   }
-  return open_matching(m->open_path, m->build_id, file_name, elfp);
+  int fd = open_matching(m->open_path, m->build_id, file_name, elfp);
+  return fd >= 0 || exe_override ? fd : open_mapped_file(*m, file_name, elfp);
 }
 
 std::string dir_of(const std::string& path) {
@@ -235,9 +240,9 @@ void init_callbacks(DwflSetup& setup, const Source& src) {
 namespace {
 // Where find_core_module_elf looked, for the warning when it found nothing.
 std::string places_looked(const CoreModule* m) {
-  if (m && !m->root.empty())
-    return "under --sysroot, in the process's own view (" + m->root + ", " + dir_of(m->root) + "/map_files" +
-           "), at its recorded path or in the debug dirs";
+  if (m && !m->map_file.empty())
+    return "under --sysroot, " + (m->root.empty() ? std::string() : "under " + m->root + ", ") +
+           "at its recorded path, in the debug dirs or as " + m->map_file;
   return "at its recorded path, under --sysroot or in the debug dirs";
 }
 }  // namespace

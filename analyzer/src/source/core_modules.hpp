@@ -29,10 +29,14 @@ struct CoreModule {
   std::vector<unsigned char> build_id;    // from the header in the core (empty if not dumped)
   std::uint64_t build_id_vaddr = 0;
   std::vector<char> image;                // the vdso's whole ELF image, read from the core
-  // A live process's view of the file, tried after --sysroot and before the
-  // recorded path (a process in another mount namespace, e.g. a container):
-  std::string root;                       // "/proc/PID/root": the process's "/"; empty for cores
-  std::string map_file;                   // "/proc/PID/map_files/START-END": the mapped file itself
+  // A live process's own view of the file (find_elf in dwfl_setup.cpp):
+  // "/proc/PID/root", the process's "/", when its files are not ours (another
+  // mount namespace or root, e.g. a container's), tried after --sysroot and
+  // before anything else; empty for cores and for processes that see our files.
+  std::string root;
+  // "/proc/PID/map_files/START-END": the mapped file itself, tried last;
+  // empty for cores.
+  std::string map_file;
 };
 
 // The ELF files mapped at file offset 0 whose header is in the core, and the

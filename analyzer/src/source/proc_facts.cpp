@@ -1,6 +1,7 @@
 #include "source/proc_facts.hpp"
 
 #include <elf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,16 +75,33 @@ std::vector<MappedFile> elf_candidates(const std::string& maps) {
   return files;
 }
 
-// Where the process itself sees each module's file: its root (another
-// mount namespace's files, e.g. a container's) and the mapping's entry in
-// map_files (the very file mapped, even if deleted or replaced since).
+// Whether the process sees the files as we do: the same mount namespace
+// and the same root directory. False when either cannot be told.
+bool sees_our_files(const std::string& proc) {
+  auto ns = [](const std::string& link) {
+    char buf[64];
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  };
+  struct stat ours, theirs;
+  std::string mnt = ns(proc + "/ns/mnt");
+  return !mnt.empty() && mnt == ns("/proc/self/ns/mnt") && ::stat("/proc/self/root", &ours) == 0 &&
+         ::stat((proc + "/root").c_str(), &theirs) == 0 && ours.st_dev == theirs.st_dev &&
+         ours.st_ino == theirs.st_ino;
+}
+
+// Where the process itself sees each module's file: its root when it is
+// not ours (another mount namespace's files, e.g. a container's) and the
+// mapping's entry in map_files (the very file mapped, even if deleted or
+// replaced since).
 void add_process_view(std::vector<CoreModule>& mods, const std::vector<MappedFile>& files,
                       const std::string& proc) {
   std::map<std::uint64_t, std::uint64_t> end_of;
   for (const MappedFile& f : files) end_of.emplace(f.start, f.end);
+  const std::string root = sees_our_files(proc) ? "" : proc + "/root";
   for (CoreModule& m : mods) {
     if (!m.image.empty()) continue;   // the vdso: no file
-    m.root = proc + "/root";
+    m.root = root;
     if (auto it = end_of.find(m.low); it != end_of.end())
       m.map_file = fmt::format("{}/map_files/{:x}-{:x}", proc, it->first, it->second);
   }
