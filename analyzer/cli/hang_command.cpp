@@ -43,7 +43,7 @@ CLI::App* add_hang_command(CLI::App& app) {
   auto* file = cmd->add_option("INPUT", a.file, "a core file or a snapshot file");
   cmd->add_option("--pid,-p", a.pid, "a live process")->excludes(file);
   cmd->add_option("--exe", a.exe, "the main executable, when the core's record of it is wrong or missing");
-  cmd->add_option("--sysroot", a.sysroot, "look for the core's modules under this directory");
+  cmd->add_option("--sysroot", a.sysroot, "look for the modules (a core's or a live process's) under this directory first");
   cmd->add_option("--debug-dir", a.debug_dirs, "where separate debug info lives (repeatable)");
   auto* json = cmd->add_flag("--json", a.json, "JSON output, short for --format json (schema: docs/hang.schema.json)");
   ::cli::add_format_options(cmd, a.fmt, json);

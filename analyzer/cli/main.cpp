@@ -47,7 +47,7 @@ struct OutputArgs {
 
 void add_source_options(CLI::App* cmd, InputArgs& in) {
   cmd->add_option("--exe", in.exe, "the main executable, when the core's record of it is wrong or missing");
-  cmd->add_option("--sysroot", in.sysroot, "look for the core's modules under this directory");
+  cmd->add_option("--sysroot", in.sysroot, "look for the modules (a core's or a live process's) under this directory first");
   cmd->add_option("--debug-dir", in.debug_dirs, "where separate debug info lives (repeatable)");
 }
 

@@ -141,6 +141,29 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
+// The module's build-id as libdwfl knows it (empty if unknown).
+std::vector<unsigned char> module_build_id(Dwfl_Module* mod) {
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  return n > 0 ? std::vector<unsigned char>(bits, bits + n) : std::vector<unsigned char>();
+}
+
+// The first of `tries` (other than `skip`, the main file) that opens with
+// build-id `id` (any when empty): its descriptor, its name in *file_name.
+int open_first_debug_file(const std::vector<std::string>& tries, const std::string& skip,
+                          const std::vector<unsigned char>& id, char** file_name) {
+  for (const auto& path : tries) {
+    if (path == skip) continue;
+    Elf* elf = nullptr;
+    int fd = open_matching(path, id, file_name, &elf);
+    if (fd < 0) continue;
+    elf_end(elf);   // libdwfl opens the file again from the descriptor
+    return fd;
+  }
+  return -1;
+}
+
 // Separate debug info inside a live process's root (core_modules.hpp), by
 // the module's path as the process sees it: ROOT/usr/lib/debug/.build-id,
 // then the .gnu_debuglink places (beside the file, .debug/, ROOT/usr/lib/debug).
@@ -149,11 +172,7 @@ int find_debuginfo_in_root(Dwfl_Module* mod, void** userdata, const char* debugl
                            char** debuginfo_file_name) {
   const auto* m = userdata ? static_cast<const CoreModule*>(*userdata) : nullptr;
   if (!m || m->root.empty() || !m->name.starts_with('/')) return -1;
-  const unsigned char* bits = nullptr;
-  GElf_Addr vaddr;
-  int n = dwfl_module_build_id(mod, &bits, &vaddr);
-  std::vector<unsigned char> id;
-  if (n > 0) id.assign(bits, bits + n);
+  std::vector<unsigned char> id = module_build_id(mod);
   const std::string debug = m->root + "/usr/lib/debug";
   std::vector<std::string> tries;
   if (!id.empty()) tries.push_back(debug + "/.build-id/" + build_id_path(id) + ".debug");
@@ -163,15 +182,7 @@ int find_debuginfo_in_root(Dwfl_Module* mod, void** userdata, const char* debugl
     tries.push_back(m->root + dir + "/.debug/" + debuglink_file);
     tries.push_back(debug + dir + "/" + debuglink_file);
   }
-  for (const auto& path : tries) {
-    if (path == m->root + m->name) continue;   // the main file: no separate debug info
-    Elf* elf = nullptr;
-    int fd = open_matching(path, id, debuginfo_file_name, &elf);
-    if (fd < 0) continue;
-    elf_end(elf);   // libdwfl opens the file again from the descriptor
-    return fd;
-  }
-  return -1;
+  return open_first_debug_file(tries, m->root + m->name, id, debuginfo_file_name);
 }
 
 // find_debuginfo without the network unless DEBUGINFOD_URLS asks for it:
@@ -187,11 +198,7 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
   if (debuginfod_configured())
     return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                         debuglink_crc, debuginfo_file_name);
-  const unsigned char* bits = nullptr;
-  GElf_Addr vaddr;
-  int n = dwfl_module_build_id(mod, &bits, &vaddr);
-  std::vector<unsigned char> id;
-  if (n > 0) id.assign(bits, bits + n);
+  std::vector<unsigned char> id = module_build_id(mod);
   std::vector<std::string> tries;
   std::vector<std::string> dirs = current_debug_dirs();
   if (!id.empty())
@@ -202,15 +209,7 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
     tries.push_back(dir + "/.debug/" + debuglink_file);
     for (const auto& d : dirs) tries.push_back(d + dir + "/" + debuglink_file);
   }
-  for (const auto& path : tries) {
-    if (file_name && path == file_name) continue;
-    Elf* elf = nullptr;
-    int fd = open_matching(path, id, debuginfo_file_name, &elf);
-    if (fd < 0) continue;
-    elf_end(elf);   // libdwfl opens the file again from the descriptor
-    return fd;
-  }
-  return -1;
+  return open_first_debug_file(tries, file_name ? file_name : "", id, debuginfo_file_name);
 }
 
 }  // namespace
