@@ -31,7 +31,7 @@ void add_input_options(CLI::App* cmd, InputArgs& in, Inputs which) {
     mem->needs(regs);
   }
   cmd->add_option("--exe", in.exe, "the main executable, when the core's record of it is wrong or missing");
-  cmd->add_option("--sysroot", in.sysroot, "look for the modules under this directory (a container's root)");
+  cmd->add_option("--sysroot", in.sysroot, "look for the modules (a core's or a live process's) under this directory first: a container's root, a foreign core's image");
   cmd->add_option("--debug-dir", in.debug_dirs, "where separate debug info lives (repeatable)");
 }
 

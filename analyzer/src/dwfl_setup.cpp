@@ -77,10 +77,29 @@ int open_matching(const std::string& path, const std::vector<unsigned char>& wan
   return fd;
 }
 
-// find_elf for modules reported from a core's NT_FILE (core_modules.hpp):
-// the vdso from its image in the core; a file under the sysroot, by
-// build-id in the debug dirs, or at its recorded path (or --exe), each
-// taken only if its build-id is the one the core recorded.
+// A live process's own view of a module's file (core_modules.hpp): the
+// path under its root (/proc/PID/root: the files of its mount namespace),
+// taken only with the build-id the process's memory records. -1 when it is
+// not there (cores; a process that sees our files; no permission).
+int open_in_process_root(const CoreModule& m, char** file_name, Elf** elfp) {
+  if (m.root.empty() || !m.name.starts_with('/')) return -1;
+  return open_matching(m.root + m.name, m.build_id, file_name, elfp);
+}
+
+// The last resort for a live process: the mapping itself (/proc/PID/map_files,
+// which has a file deleted since it was mapped, but needs CAP_SYS_ADMIN or
+// CAP_CHECKPOINT_RESTORE). -1 for cores.
+int open_mapped_file(const CoreModule& m, char** file_name, Elf** elfp) {
+  if (m.map_file.empty()) return -1;
+  return open_matching(m.map_file, m.build_id, file_name, elfp);
+}
+
+// find_elf for modules reported from a core's NT_FILE or a live process's
+// maps (core_modules.hpp): the vdso from its image in memory; a file under
+// the sysroot, under the live process's root, by build-id in the debug
+// dirs, at its recorded path (or --exe), or the live process's mapping
+// itself, each taken only if its build-id is the one the process's memory
+// recorded.
 int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                          char** file_name, Elf** elfp) {
   auto* m = static_cast<CoreModule*>(*userdata);
@@ -96,6 +115,10 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
     int fd = open_matching(sysroot + m->open_path, m->build_id, file_name, elfp);
     if (fd >= 0) return fd;
   }
+  if (!exe_override) {
+    int fd = open_in_process_root(*m, file_name, elfp);
+    if (fd >= 0) return fd;
+  }
   if (!exe_override && !m->build_id.empty()) {
     // By build-id in the debug dirs; debuginfod only when it is configured
     // (libdwfl's lookup loads the debuginfod client, ~30 libraries, even
@@ -109,12 +132,57 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
       if (fd >= 0 || *elfp) return fd;
     }
   }
-  return open_matching(m->open_path, m->build_id, file_name, elfp);
+  int fd = open_matching(m->open_path, m->build_id, file_name, elfp);
+  return fd >= 0 || exe_override ? fd : open_mapped_file(*m, file_name, elfp);
 }
 
 std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// The module's build-id as libdwfl knows it (empty if unknown).
+std::vector<unsigned char> module_build_id(Dwfl_Module* mod) {
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  return n > 0 ? std::vector<unsigned char>(bits, bits + n) : std::vector<unsigned char>();
+}
+
+// The first of `tries` (other than `skip`, the main file) that opens with
+// build-id `id` (any when empty): its descriptor, its name in *file_name.
+int open_first_debug_file(const std::vector<std::string>& tries, const std::string& skip,
+                          const std::vector<unsigned char>& id, char** file_name) {
+  for (const auto& path : tries) {
+    if (path == skip) continue;
+    Elf* elf = nullptr;
+    int fd = open_matching(path, id, file_name, &elf);
+    if (fd < 0) continue;
+    elf_end(elf);   // libdwfl opens the file again from the descriptor
+    return fd;
+  }
+  return -1;
+}
+
+// Separate debug info inside a live process's root (core_modules.hpp), by
+// the module's path as the process sees it: ROOT/usr/lib/debug/.build-id,
+// then the .gnu_debuglink places (beside the file, .debug/, ROOT/usr/lib/debug).
+// A container's debug packages are there, not on the host. -1 if none.
+int find_debuginfo_in_root(Dwfl_Module* mod, void** userdata, const char* debuglink_file,
+                           char** debuginfo_file_name) {
+  const auto* m = userdata ? static_cast<const CoreModule*>(*userdata) : nullptr;
+  if (!m || m->root.empty() || !m->name.starts_with('/')) return -1;
+  std::vector<unsigned char> id = module_build_id(mod);
+  const std::string debug = m->root + "/usr/lib/debug";
+  std::vector<std::string> tries;
+  if (!id.empty()) tries.push_back(debug + "/.build-id/" + build_id_path(id) + ".debug");
+  if (debuglink_file && *debuglink_file) {
+    std::string dir = dir_of(m->name);
+    tries.push_back(m->root + dir + "/" + debuglink_file);
+    tries.push_back(m->root + dir + "/.debug/" + debuglink_file);
+    tries.push_back(debug + dir + "/" + debuglink_file);
+  }
+  return open_first_debug_file(tries, m->root + m->name, id, debuginfo_file_name);
 }
 
 // find_debuginfo without the network unless DEBUGINFOD_URLS asks for it:
@@ -126,14 +194,11 @@ std::string dir_of(const std::string& path) {
 int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                            const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                            char** debuginfo_file_name) {
+  if (int fd = find_debuginfo_in_root(mod, userdata, debuglink_file, debuginfo_file_name); fd >= 0) return fd;
   if (debuginfod_configured())
     return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
                                         debuglink_crc, debuginfo_file_name);
-  const unsigned char* bits = nullptr;
-  GElf_Addr vaddr;
-  int n = dwfl_module_build_id(mod, &bits, &vaddr);
-  std::vector<unsigned char> id;
-  if (n > 0) id.assign(bits, bits + n);
+  std::vector<unsigned char> id = module_build_id(mod);
   std::vector<std::string> tries;
   std::vector<std::string> dirs = current_debug_dirs();
   if (!id.empty())
@@ -144,20 +209,12 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
     tries.push_back(dir + "/.debug/" + debuglink_file);
     for (const auto& d : dirs) tries.push_back(d + dir + "/" + debuglink_file);
   }
-  for (const auto& path : tries) {
-    if (file_name && path == file_name) continue;
-    Elf* elf = nullptr;
-    int fd = open_matching(path, id, debuginfo_file_name, &elf);
-    if (fd < 0) continue;
-    elf_end(elf);   // libdwfl opens the file again from the descriptor
-    return fd;
-  }
-  return -1;
+  return open_first_debug_file(tries, file_name ? file_name : "", id, debuginfo_file_name);
 }
 
 }  // namespace
 
-void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
+void init_callbacks(DwflSetup& setup, const Source& src) {
   setup.sysroot = src.sysroot;
   setup.debuginfo_path.clear();
   for (const auto& d : src.debug_dirs) setup.debuginfo_path += d + ":";
@@ -173,15 +230,25 @@ void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
   }
   setup.debuginfo_path_ptr = setup.debuginfo_path.data();
   setup.callbacks = Dwfl_Callbacks{};
-  setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_core_module_elf;
+  setup.callbacks.find_elf = find_core_module_elf;
   setup.callbacks.find_debuginfo = find_debuginfo_locally;
   setup.callbacks.section_address = dwfl_offline_section_address;
   setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;
 }
 
+namespace {
+// Where find_core_module_elf looked, for the warning when it found nothing.
+std::string places_looked(const CoreModule* m) {
+  if (m && !m->map_file.empty())
+    return "under --sysroot, " + (m->root.empty() ? std::string() : "under " + m->root + ", ") +
+           "at its recorded path, in the debug dirs or as " + m->map_file;
+  return "at its recorded path, under --sysroot or in the debug dirs";
+}
+}  // namespace
+
 void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings) {
   struct Ctx { std::vector<std::string>* w; } ctx{&warnings};
-  auto cb = [](Dwfl_Module* mod, void**, const char* name, Dwarf_Addr, void* arg) -> int {
+  auto cb = [](Dwfl_Module* mod, void** userdata, const char* name, Dwarf_Addr, void* arg) -> int {
     auto* c = static_cast<Ctx*>(arg);
     Dwarf_Addr bias;
     if (dwfl_module_getelf(mod, &bias) == nullptr) {
@@ -191,7 +258,7 @@ void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings) {
       std::string id = hex_bytes(bits, n);
       c->w->push_back(std::string("module ") + (name ? name : "?") + ": no file" +
                       (id.empty() ? std::string() : " with build-id " + id) +
-                      " found at its recorded path, under --sysroot or in the debug dirs; its frames "
+                      " found " + places_looked(static_cast<const CoreModule*>(*userdata)) + "; its frames "
                       "show as module+offset (pass --exe, --sysroot or --debug-dir)");
     }
     return DWARF_CB_OK;

@@ -106,8 +106,10 @@ std::unique_ptr<Target> open_live(const Source& src);
 // Reads a snapshot file written by to_snapshot_json.
 Snapshot load_snapshot_file(const std::string& path);
 
-// Fills `setup.callbacks` for core files (build-id lookup) or live processes.
-void init_callbacks(DwflSetup& setup, const Source& src, bool live);
+// Fills `setup.callbacks`, the same for core files and live processes: files
+// looked up by path (under --sysroot, in a live process's own view, as
+// recorded) and by build-id, each checked against the recorded build-id.
+void init_callbacks(DwflSetup& setup, const Source& src);
 // Warnings for modules whose file could not be found or did not match.
 void check_modules(Dwfl* dwfl, std::vector<std::string>& warnings);
 

@@ -239,15 +239,6 @@ std::string executable_of(const CoreNotes& n) {
   return n.files.empty() ? n.fname : n.files.front().path;
 }
 
-// Lets a second Dwfl (the symbolizing thread's) report the same modules.
-void use_modules(Target& t, const std::shared_ptr<std::vector<CoreModule>>& mods) {
-  t.module_data = mods;
-  t.report_modules_again = [mods](Dwfl* d) {
-    report_core_modules(d, *mods);
-    return true;
-  };
-}
-
 // Modules from NT_FILE (core_modules.hpp), through `mods` when the early
 // notes already found them; a core without that note falls back to
 // dwfl_core_file_report, which probes every segment.
@@ -258,7 +249,7 @@ void report_modules(Target& t, const Source& src, const CoreNotes& notes,
   if (!mods) mods = std::make_shared<std::vector<CoreModule>>(find_core_modules(notes, *t.memory, src.exe));
   if (!mods->empty()) {
     report_core_modules(t.dwfl.get(), *mods);
-    if (!t.report_modules_again) use_modules(t, mods);
+    if (!t.report_modules_again) share_modules(t, mods);
   } else {
     // This one wants the core's own Elf.
     t.elf.reset(elf_begin(t.fd.get(), ELF_C_READ, nullptr));
@@ -327,7 +318,7 @@ std::unique_ptr<Target> open_core(const Source& src, const StartPreload& start_p
   if (!t->elf) fail(src.file, std::string("libelf: ") + elf_errmsg(-1));
   t->memory = std::make_unique<CoreMemory>(t->fd.get(), std::move(lay.segments));
   t->setup = std::make_unique<DwflSetup>();
-  init_callbacks(*t->setup, src, false);
+  init_callbacks(*t->setup, src);
   // Loading debug info is the longest single step (libc's: ~60 ms). When
   // the modules can be told from the notes' ends, it starts now, on
   // another thread, while the notes are read.
@@ -337,7 +328,7 @@ std::unique_ptr<Target> open_core(const Source& src, const StartPreload& start_p
     mods = std::make_shared<std::vector<CoreModule>>(find_core_modules(*early, *t->memory, src.exe));
     if (!mods->empty()) {
       t->entry = early->entry;
-      use_modules(*t, mods);
+      share_modules(*t, mods);
       t->preload = start_preload(*t);
       g_last_open.early_modules = true;
       if (log_enabled()) log(fmt::format("{} modules from the notes' ends: debug info loading started", mods->size()));

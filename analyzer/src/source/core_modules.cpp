@@ -100,7 +100,11 @@ std::optional<CoreModule> vdso_module(Memory& mem, std::uint64_t base) {
 }  // namespace
 
 std::vector<CoreModule> find_core_modules(const CoreNotes& notes, Memory& mem, const std::string& exe) {
-  std::vector<MappedFile> files = notes.files;
+  return find_mapped_modules(notes.files, notes.entry, notes.vdso, mem, exe);
+}
+
+std::vector<CoreModule> find_mapped_modules(std::vector<MappedFile> files, std::uint64_t entry,
+                                            std::uint64_t vdso, Memory& mem, const std::string& exe) {
   std::sort(files.begin(), files.end(),
             [](const MappedFile& a, const MappedFile& b) { return a.start < b.start; });
   std::vector<CoreModule> mods;
@@ -121,11 +125,11 @@ std::vector<CoreModule> find_core_modules(const CoreNotes& notes, Memory& mem, c
       if (files[j].page_offset == 0) break;
       m.high = std::max(m.high, files[j].end);
     }
-    if (!exe.empty() && notes.entry >= m.low && notes.entry < m.high) m.open_path = exe;
+    if (!exe.empty() && entry >= m.low && entry < m.high) m.open_path = exe;
     read_build_id(mem, *h, m);
     mods.push_back(std::move(m));
   }
-  if (auto v = vdso_module(mem, notes.vdso)) mods.push_back(std::move(*v));
+  if (auto v = vdso_module(mem, vdso)) mods.push_back(std::move(*v));
   return mods;
 }
 
@@ -139,6 +143,14 @@ void report_core_modules(Dwfl* dwfl, std::vector<CoreModule>& mods) {
     dwfl_module_info(mod, &userdata, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr);
     if (userdata) *userdata = &m;
   }
+}
+
+void share_modules(Target& t, const std::shared_ptr<std::vector<CoreModule>>& mods) {
+  t.module_data = mods;
+  t.report_modules_again = [mods](Dwfl* d) {
+    report_core_modules(d, *mods);
+    return true;
+  };
 }
 
 }  // namespace threadleak::detail

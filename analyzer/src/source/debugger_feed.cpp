@@ -129,7 +129,7 @@ std::vector<RawThread> parse_feed(const std::string& text, const std::string& or
 void report_modules(Target& t, const Source& src, const std::string& proc) {
   std::string maps = read_small_file(proc + "/maps", 64u << 20);
   if (maps.empty()) throw Error(t.origin + ": cannot read " + proc + "/maps");
-  report_maps_modules(t, src, std::move(maps));
+  report_maps_modules(t, src, maps, *t.memory);
 }
 
 void check_mem_fd(int fd, int pid) {

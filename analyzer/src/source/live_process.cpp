@@ -473,7 +473,8 @@ std::unique_ptr<Target> open_live(const Source& src) {
   std::string maps = read_small_file(proc + "/maps", kMaxMapsBytes);
   read_thread_names(*t, proc);
   t->memory = std::make_unique<LiveMemory>(std::move(copies), std::move(futexes));
-  report_maps_modules(*t, src, std::move(maps));
+  // Module headers and build-ids: read from the running process (read only).
+  report_maps_modules(*t, src, maps, *PagedMemory::of_process(mem.get()));
   check_modules(t->dwfl.get(), t->warnings);
   return t;
 }

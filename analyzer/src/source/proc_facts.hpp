@@ -20,7 +20,12 @@ void read_process_facts(Target& t, const std::string& proc);
 void read_thread_names(Target& t, const std::string& proc);
 
 // Creates t.dwfl with the modules of a /proc/PID/maps text (read earlier,
-// e.g. while the process was frozen) reported.
-void report_maps_modules(Target& t, const Source& src, std::string maps);
+// e.g. while the process was frozen) reported: the ELF files mapped at
+// offset 0, each with the build-id its image in `mem` (the process's memory)
+// records, so that only the file the process runs is taken. Files are
+// looked for under --sysroot, then in the process's own view (/proc/PID/root,
+// /proc/PID/map_files: a container's files), then as for cores (dwfl_setup.cpp).
+// Needs t.pid and t.entry (read_process_facts).
+void report_maps_modules(Target& t, const Source& src, const std::string& maps, Memory& mem);
 
 }  // namespace threadleak::detail
