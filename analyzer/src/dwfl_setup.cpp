@@ -8,6 +8,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "source/core_modules.hpp"
+#include "source/debuginfod.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -46,11 +47,6 @@ int find_elf_in_sysroot(Dwfl_Module* mod, void** userdata, const char* modname,
   return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
-bool debuginfod_configured() {
-  const char* urls = std::getenv("DEBUGINFOD_URLS");
-  return urls && *urls;
-}
-
 // "ab/cdef..." for build-id ab cd ef ...
 std::string build_id_path(const std::vector<unsigned char>& id) {
   std::string hex = hex_bytes(id.data(), static_cast<int>(id.size()));
@@ -77,6 +73,15 @@ int open_matching(const std::string& path, const std::vector<unsigned char>& wan
   return fd;
 }
 
+// Last resort for a file no local place has: libdebuginfod's cache or a
+// server in DEBUGINFOD_URLS (source/debuginfod.hpp bounds the wait). The
+// file is taken only if its build-id is `id`.
+int fetch_from_debuginfod(DebuginfodKind kind, const std::vector<unsigned char>& id, const std::string& module,
+                          char** file_name, Elf** elfp) {
+  std::optional<std::string> path = debuginfod_fetch(kind, id, module);
+  return path ? open_matching(*path, id, file_name, elfp) : -1;
+}
+
 // find_elf for modules reported from a core's NT_FILE (core_modules.hpp):
 // the vdso from its image in the core; a file under the sysroot, by
 // build-id in the debug dirs, or at its recorded path (or --exe), each
@@ -97,19 +102,16 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
     if (fd >= 0) return fd;
   }
   if (!exe_override && !m->build_id.empty()) {
-    // By build-id in the debug dirs; debuginfod only when it is configured
-    // (libdwfl's lookup loads the debuginfod client, ~30 libraries, even
-    // when no server is set).
+    // By build-id in the debug dirs (not libdwfl's dwfl_build_id_find_elf:
+    // it loads the debuginfod client, ~30 libraries, even with no server).
     for (const std::string& dir : current_debug_dirs()) {
       int fd = open_matching(dir + "/.build-id/" + build_id_path(m->build_id), m->build_id, file_name, elfp);
       if (fd >= 0) return fd;
     }
-    if (debuginfod_configured()) {
-      int fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
-      if (fd >= 0 || *elfp) return fd;
-    }
   }
-  return open_matching(m->open_path, m->build_id, file_name, elfp);
+  int fd = open_matching(m->open_path, m->build_id, file_name, elfp);
+  if (fd >= 0 || exe_override) return fd;
+  return fetch_from_debuginfod(DebuginfodKind::executable, m->build_id, m->name, file_name, elfp);
 }
 
 std::string dir_of(const std::string& path) {
@@ -117,18 +119,15 @@ std::string dir_of(const std::string& path) {
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-// find_debuginfo without the network unless DEBUGINFOD_URLS asks for it:
-// by build-id (.build-id/ab/cdef....debug) in the debug dirs, then by
-// .gnu_debuglink beside the file, in its .debug/ and under each debug dir.
-// A file is taken only if its build-id is the module's (when known).
-// (libdwfl's standard callback loads the debuginfod client, ~30 libraries
-// and ~10 ms, even when no server is configured.)
-int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
-                           const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                           char** debuginfo_file_name) {
-  if (debuginfod_configured())
-    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                        debuglink_crc, debuginfo_file_name);
+// find_debuginfo: by build-id (.build-id/ab/cdef....debug) in the debug
+// dirs, then by .gnu_debuglink beside the file, in its .debug/ and under
+// each debug dir, and last from debuginfod when DEBUGINFOD_URLS names a
+// server. A file is taken only if its build-id is the module's (when
+// known). (Not libdwfl's standard callback: it loads the debuginfod client,
+// ~30 libraries and ~10 ms, even when no server is configured, and waits
+// for a silent server as long as DEBUGINFOD_TIMEOUT, 90 s by default.)
+int find_debuginfo_file(Dwfl_Module* mod, void**, const char* modname, Dwarf_Addr, const char* file_name,
+                           const char* debuglink_file, GElf_Word, char** debuginfo_file_name) {
   const unsigned char* bits = nullptr;
   GElf_Addr vaddr;
   int n = dwfl_module_build_id(mod, &bits, &vaddr);
@@ -152,7 +151,10 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
     elf_end(elf);   // libdwfl opens the file again from the descriptor
     return fd;
   }
-  return -1;
+  Elf* elf = nullptr;
+  int fd = fetch_from_debuginfod(DebuginfodKind::debuginfo, id, modname ? modname : "?", debuginfo_file_name, &elf);
+  if (elf) elf_end(elf);
+  return fd;
 }
 
 }  // namespace
@@ -174,7 +176,7 @@ void init_callbacks(DwflSetup& setup, const Source& src, bool live) {
   setup.debuginfo_path_ptr = setup.debuginfo_path.data();
   setup.callbacks = Dwfl_Callbacks{};
   setup.callbacks.find_elf = live ? dwfl_linux_proc_find_elf : find_core_module_elf;
-  setup.callbacks.find_debuginfo = find_debuginfo_locally;
+  setup.callbacks.find_debuginfo = find_debuginfo_file;
   setup.callbacks.section_address = dwfl_offline_section_address;
   setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;
 }
