@@ -134,10 +134,13 @@ class Server {
   }
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  // Waits until the server has indexed and serves `build_id`'s debug info.
+  // Waits until the server has indexed and serves `build_id`'s debug info
+  // and executable.
   bool wait_serving(const std::string& build_id) {
     for (auto end = Clock::now() + std::chrono::seconds(60); Clock::now() < end;) {
-      if (http_status(port_, "/buildid/" + build_id + "/debuginfo") == 200) return true;
+      if (http_status(port_, "/buildid/" + build_id + "/debuginfo") == 200 &&
+          http_status(port_, "/buildid/" + build_id + "/executable") == 200)
+        return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     return false;
@@ -150,7 +153,7 @@ class Server {
 };
 
 // One stripped park, its core and its served debug info per test process.
-struct Setup {
+struct Parked {
   std::string dir, exe, served, core, build_id;
   std::string libstdcxx, libstdcxx_build_id;   // the other module the stacks need debug info for
   std::unique_ptr<Proc> park;   // still running: the live tests read it
@@ -159,17 +162,18 @@ struct Setup {
   std::string fresh_cache() { return dir + "/cache" + std::to_string(++next_cache); }
 };
 
-Setup& setup() {
-  static Setup s = [] {
-    Setup s;
+Parked& setup() {
+  static Parked s = [] {
+    Parked s;
     s.dir = tl_test::temp_dir();
     s.exe = s.dir + "/park";
     s.served = s.dir + "/served";
     fs::create_directories(s.served);
     fs::copy_file(tl_test::sample_bin("park"), s.exe);
-    // The debug part goes to the server's directory only: no debuglink,
-    // nothing under a local debug dir.
+    // The debug part and the unstripped file go to the server's directory
+    // only: no debuglink, nothing under a local debug dir.
     EXPECT_EQ(tl_test::run({"objcopy", "--only-keep-debug", s.exe, s.served + "/park.debug"}).status, 0);
+    fs::copy_file(s.exe, s.served + "/park.unstripped");
     EXPECT_EQ(tl_test::run({"strip", "--strip-all", s.exe}).status, 0);
     s.build_id = build_id_of(s.exe);
     s.park = std::make_unique<Proc>(std::vector<std::string>{s.exe, "--sleep", "2", "--condvar", "1"});
@@ -297,6 +301,22 @@ TEST(Debuginfod, CoreGetsNamesAndLinesFromTheServerThenFromTheCache) {
   expect_symbolized(second.j);
   EXPECT_NE(second.r.err.find("(build-id " + setup().build_id + ") found in the cache in "), std::string::npos)
       << second.r.err;
+}
+
+TEST(Debuginfod, CoreWithoutItsExecutableGetsItFromTheServer) {
+  const Parked& s = setup();
+  std::string away = s.exe + ".away";
+  fs::rename(s.exe, away);
+  struct PutBack {
+    std::string from, to;
+    ~PutBack() { fs::rename(from, to); }
+  } put_back{away, s.exe};
+  Outcome run = stacks({s.core}, s.server->url(), setup().fresh_cache());
+  expect_symbolized(run.j);
+  EXPECT_NE(run.r.err.find("threadleak: debuginfod: the executable of " + s.exe + " (build-id " + s.build_id +
+                           ") fetched from " + s.server->url() + "/buildid/" + s.build_id + "/executable in "),
+            std::string::npos)
+      << run.r.err;
 }
 
 TEST(Debuginfod, LiveProcessGetsNamesAndLinesFromTheServer) {
