@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config make
   libdw-dev libelf-dev elfutils       # reading, unwinding, symbolizing; eu-stack for comparisons
+  libdebuginfod-dev debuginfod        # fetching missing files by build-id (dlopen'ed); the server the debuginfod test starts
   libzstd-dev liblz4-dev liblzma-dev # compressed cores (systemd-coredump's zstd, lz4, xz)
   zstd lz4 xz-utils                   # the tools the compressed-core tests compress with
   nlohmann-json3-dev libcli11-dev libfmt-dev

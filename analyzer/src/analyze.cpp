@@ -9,6 +9,7 @@
 #include "golang/go_snapshot.hpp"
 #include "golang/goroutines.hpp"
 #include "source/coredump_name.hpp"
+#include "source/debuginfod.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
 #include "source/wait_targets.hpp"
@@ -144,6 +145,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("goroutines");
   find_wait_targets(t, s);
   timer.mark("wait targets");
+  for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())
     log(fmt::format("{}: {} threads, {} distinct pcs", t.origin, s.threads.size(), sym.distinct_pcs()));

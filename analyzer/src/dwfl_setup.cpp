@@ -8,6 +8,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "source/core_modules.hpp"
+#include "source/debuginfod.hpp"
 #include "target.hpp"
 
 namespace threadleak::detail {
@@ -44,11 +45,6 @@ int find_elf_in_sysroot(Dwfl_Module* mod, void** userdata, const char* modname,
     }
   }
   return dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
-}
-
-bool debuginfod_configured() {
-  const char* urls = std::getenv("DEBUGINFOD_URLS");
-  return urls && *urls;
 }
 
 // "ab/cdef..." for build-id ab cd ef ...
@@ -94,12 +90,21 @@ int open_mapped_file(const CoreModule& m, char** file_name, Elf** elfp) {
   return open_matching(m.map_file, m.build_id, file_name, elfp);
 }
 
+// Last resort for a file no local place has: libdebuginfod's cache or a
+// server in DEBUGINFOD_URLS (source/debuginfod.hpp bounds the wait). The
+// file is taken only if its build-id is `id`.
+int fetch_from_debuginfod(DebuginfodKind kind, const std::vector<unsigned char>& id, const std::string& module,
+                          char** file_name, Elf** elfp) {
+  std::optional<std::string> path = debuginfod_fetch(kind, id, module);
+  return path ? open_matching(*path, id, file_name, elfp) : -1;
+}
+
 // find_elf for modules reported from a core's NT_FILE or a live process's
 // maps (core_modules.hpp): the vdso from its image in memory; a file under
 // the sysroot, under the live process's root, by build-id in the debug
-// dirs, at its recorded path (or --exe), or the live process's mapping
-// itself, each taken only if its build-id is the one the process's memory
-// recorded.
+// dirs, at its recorded path (or --exe), the live process's mapping itself,
+// and last from debuginfod; each taken only if its build-id is the one the
+// process's memory recorded.
 int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
                          char** file_name, Elf** elfp) {
   auto* m = static_cast<CoreModule*>(*userdata);
@@ -120,20 +125,18 @@ int find_core_module_elf(Dwfl_Module* mod, void** userdata, const char* modname,
     if (fd >= 0) return fd;
   }
   if (!exe_override && !m->build_id.empty()) {
-    // By build-id in the debug dirs; debuginfod only when it is configured
-    // (libdwfl's lookup loads the debuginfod client, ~30 libraries, even
-    // when no server is set).
+    // By build-id in the debug dirs (not libdwfl's dwfl_build_id_find_elf:
+    // it loads the debuginfod client, ~30 libraries, even with no server).
     for (const std::string& dir : current_debug_dirs()) {
       int fd = open_matching(dir + "/.build-id/" + build_id_path(m->build_id), m->build_id, file_name, elfp);
       if (fd >= 0) return fd;
     }
-    if (debuginfod_configured()) {
-      int fd = dwfl_build_id_find_elf(mod, userdata, modname, base, file_name, elfp);
-      if (fd >= 0 || *elfp) return fd;
-    }
   }
   int fd = open_matching(m->open_path, m->build_id, file_name, elfp);
-  return fd >= 0 || exe_override ? fd : open_mapped_file(*m, file_name, elfp);
+  if (fd >= 0 || exe_override) return fd;
+  fd = open_mapped_file(*m, file_name, elfp);
+  if (fd >= 0) return fd;
+  return fetch_from_debuginfod(DebuginfodKind::executable, m->build_id, m->name, file_name, elfp);
 }
 
 std::string dir_of(const std::string& path) {
@@ -185,19 +188,17 @@ int find_debuginfo_in_root(Dwfl_Module* mod, void** userdata, const char* debugl
   return open_first_debug_file(tries, m->root + m->name, id, debuginfo_file_name);
 }
 
-// find_debuginfo without the network unless DEBUGINFOD_URLS asks for it:
-// by build-id (.build-id/ab/cdef....debug) in the debug dirs, then by
-// .gnu_debuglink beside the file, in its .debug/ and under each debug dir.
-// A file is taken only if its build-id is the module's (when known).
-// (libdwfl's standard callback loads the debuginfod client, ~30 libraries
-// and ~10 ms, even when no server is configured.)
-int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr base,
-                           const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
-                           char** debuginfo_file_name) {
+// find_debuginfo: inside a live process's root first, then by build-id
+// (.build-id/ab/cdef....debug) in the debug dirs, then by .gnu_debuglink
+// beside the file, in its .debug/ and under each debug dir, and last from
+// debuginfod when DEBUGINFOD_URLS names a server. A file is taken only if
+// its build-id is the module's (when known). (Not libdwfl's standard
+// callback: it loads the debuginfod client, ~30 libraries and ~10 ms, even
+// when no server is configured, and waits for a silent server as long as
+// DEBUGINFOD_TIMEOUT, 90 s by default.)
+int find_debuginfo_file(Dwfl_Module* mod, void** userdata, const char* modname, Dwarf_Addr, const char* file_name,
+                        const char* debuglink_file, GElf_Word, char** debuginfo_file_name) {
   if (int fd = find_debuginfo_in_root(mod, userdata, debuglink_file, debuginfo_file_name); fd >= 0) return fd;
-  if (debuginfod_configured())
-    return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                        debuglink_crc, debuginfo_file_name);
   std::vector<unsigned char> id = module_build_id(mod);
   std::vector<std::string> tries;
   std::vector<std::string> dirs = current_debug_dirs();
@@ -209,7 +210,11 @@ int find_debuginfo_locally(Dwfl_Module* mod, void** userdata, const char* modnam
     tries.push_back(dir + "/.debug/" + debuglink_file);
     for (const auto& d : dirs) tries.push_back(d + dir + "/" + debuglink_file);
   }
-  return open_first_debug_file(tries, file_name ? file_name : "", id, debuginfo_file_name);
+  if (int fd = open_first_debug_file(tries, file_name ? file_name : "", id, debuginfo_file_name); fd >= 0) return fd;
+  Elf* elf = nullptr;
+  int fd = fetch_from_debuginfod(DebuginfodKind::debuginfo, id, modname ? modname : "?", debuginfo_file_name, &elf);
+  if (elf) elf_end(elf);
+  return fd;
 }
 
 }  // namespace
@@ -231,7 +236,7 @@ void init_callbacks(DwflSetup& setup, const Source& src) {
   setup.debuginfo_path_ptr = setup.debuginfo_path.data();
   setup.callbacks = Dwfl_Callbacks{};
   setup.callbacks.find_elf = find_core_module_elf;
-  setup.callbacks.find_debuginfo = find_debuginfo_locally;
+  setup.callbacks.find_debuginfo = find_debuginfo_file;
   setup.callbacks.section_address = dwfl_offline_section_address;
   setup.callbacks.debuginfo_path = &setup.debuginfo_path_ptr;
 }
