@@ -22,7 +22,7 @@ STAGES = [
     ("diff", [r"^diff\.cpp$", r"^series\.cpp$", r"^ignore\.hpp$"]),
     ("hang", [r"^hang/"]),
     ("report", [r"^report/"]),
-    ("orchestration", [r"^analyze\.cpp$"]),
+    ("orchestration", [r"^capture\.cpp$"]),
 ]
 RANK = {name: i for i, (name, _) in enumerate(STAGES)}
 

@@ -79,7 +79,7 @@ void validate(const std::string& dir, const json& hang) {
   std::string path = dir + "/hang.json";
   std::ofstream(path) << hang.dump();
   auto v = tl_test::run({"/usr/bin/python3", std::string(SOURCE_DIR) + "/tests/schema/validate.py",
-                         std::string(SOURCE_DIR) + "/docs/hang.schema.json", path});
+                         std::string(SOURCE_DIR) + "/docs/schema/hang.schema.json", path});
   EXPECT_EQ(v.status, 0) << v.out << v.err;
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 std::string core_of(const Zoo& z) { return gcore(z.pid(), temp_dir()); }
 
-// Validates a `hang --json` document against docs/hang.schema.json with
+// Validates a `hang --json` document against docs/schema/hang.schema.json with
 // tests/schema/validate.py (python3-jsonschema).
 void expect_schema(const nlohmann::json& j) {
   std::string path = temp_dir() + "/hang.json";

@@ -117,7 +117,7 @@ struct HangTextOptions {
 };
 // The `threadleak hang` text; with stacks=false, the short section that heads `stacks`.
 std::string render_hang_text(const Snapshot& snap, const HangReport& h, const HangTextOptions& o);
-// The `threadleak hang --json` document (schema: docs/hang.schema.json).
+// The `threadleak hang --json` document (schema: docs/schema/hang.schema.json).
 std::string render_hang_json(const Snapshot& snap, const HangReport& h);
 // `threadleak hang --format html`: one self-contained page (it loads nothing)
 // with the wait-for graph drawn as SVG, cycles in red, the findings with

@@ -1,4 +1,4 @@
-// `threadleak hang --json` (schema: docs/hang.schema.json). Addresses are
+// `threadleak hang --json` (schema: docs/schema/hang.schema.json). Addresses are
 // hex strings like everywhere else in threadleak's JSON.
 #include <fmt/format.h>
 
