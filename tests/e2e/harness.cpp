@@ -144,6 +144,20 @@ std::string Proc::expect(const std::string& prefix, int timeout_s) {
   return {};
 }
 
+void Proc::wait_reading_stdin(int timeout_s) {
+  // /proc/PID/syscall of the main thread: "0 0x0 ..." is read(0, ...).
+  std::string path = "/proc/" + std::to_string(pid_) + "/syscall";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream f(path);
+    std::string line;
+    std::getline(f, line);
+    if (line.rfind("0 0x0 ", 0) == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ADD_FAILURE() << "pid " << pid_ << ": main thread not back in read(0) after " << timeout_s << " s";
+}
+
 void Proc::send(const std::string& line) {
   std::string l = line + "\n";
   if (::write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) ADD_FAILURE() << "write to sample";

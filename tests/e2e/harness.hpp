@@ -39,6 +39,9 @@ class Proc {
   // Reads lines until one starts with `prefix`; returns it.
   std::string expect(const std::string& prefix, int timeout_s = 30);
   void send(const std::string& line);
+  // Waits until the main thread is back in read(0, ...) (after it printed
+  // its answer), so a capture sees it parked, not on its way back.
+  void wait_reading_stdin(int timeout_s = 10);
   void kill_now();
   // Waits up to timeout_s for the process to end by itself; returns its
   // status as Result::status does, or -1 (and a test failure) on timeout.

@@ -132,12 +132,14 @@ TEST(CoreSeries, OnlyTheLeakLeaksNotTheBreathingPool) {
   EXPECT_EQ(p.expect("ready"), "ready 3");
   p.send("pool 2");
   EXPECT_EQ(p.expect("ready"), "ready 5");
+  p.wait_reading_stdin();
   std::string dir = tl_test::temp_dir();
   std::string core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
   p.send("more 2");
   p.expect("ready");
   p.send("pool 5");
   EXPECT_EQ(p.expect("ready"), "ready 10");
+  p.wait_reading_stdin();
   // The middle one as a snapshot file: series mix cores and snapshot files.
   std::string snap2 = dir + "/s2.json";
   auto r = tl_test::run({tl_test::threadleak_bin(), "snapshot", "--pid", std::to_string(p.pid()), "-o", snap2});
@@ -146,6 +148,7 @@ TEST(CoreSeries, OnlyTheLeakLeaksNotTheBreathingPool) {
   p.expect("ready");
   p.send("pool 1");
   EXPECT_EQ(p.expect("ready"), "ready 8");
+  p.wait_reading_stdin();
   std::string core3 = tl_test::gcore(p.pid(), tl_test::temp_dir());
 
   auto j = tl_test::threadleak_json({"diff", core1, snap2, core3}, 1);
