@@ -27,12 +27,8 @@ int exit_status_of(threadleak::ErrorKind kind) {
   return kind == threadleak::ErrorKind::internal ? kExitInternal : kExitInputError;
 }
 
-void warn(const std::string& message, const std::string& origin) {
-  put("warning", origin.empty() ? message : origin + ": " + message, "threadleak: warning: ");
-}
-
-void warn_all(const std::vector<std::string>& warnings, const std::string& origin) {
-  for (const auto& w : warnings) warn(w, origin);
+void warn_all(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) put("warning", w, "threadleak: warning: ");
 }
 
 void note(const std::string& message) { put("info", message, "threadleak: "); }

@@ -30,9 +30,9 @@ constexpr int kExitInputError = 2;
 constexpr int kExitInternal = 70;
 int exit_status_of(threadleak::ErrorKind kind);
 
-// One warning line; `origin`, when not empty, prefixes the message.
-void warn(const std::string& message, const std::string& origin = "");
-void warn_all(const std::vector<std::string>& warnings, const std::string& origin = "");
+// One warning line each (a Diff's and a Series's warnings already name
+// their snapshot).
+void warn_all(const std::vector<std::string>& warnings);
 
 // What a run reports besides its report ("saved 12 threads to ..."; -v's
 // log): level "info".
