@@ -1,7 +1,7 @@
-// The goleak story in C++. execute() asks for two resources with a 1 ms
-// timeout, each fetched by a thread of its own. get_resource_b ignores
-// cancellation and sleeps for an hour, so every call that times out leaves
-// one thread behind: a leak of one thread per request.
+// The goleak story in C++, as a service. execute() (request.hpp) asks for
+// two resources with a 1 ms timeout, each fetched by a thread of its own.
+// get_resource_b ignores cancellation and sleeps for an hour, so every call
+// that times out leaves one thread behind: a leak of one thread per request.
 // With --fixed, get_resource_b waits on the cancellation instead.
 //
 //   leak [--fixed] [--requests N]
@@ -18,50 +18,14 @@
 #include <sstream>
 
 #include "park.hpp"
+#include "request.hpp"
 
 namespace {
 
 bool g_fixed = false;
 sample::Registry g_sleepers;
 
-struct Call {
-  std::mutex mu;
-  std::condition_variable cv;
-  int done = 0;
-  bool cancelled = false;
-};
-
-__attribute__((noinline)) void get_resource_a(std::shared_ptr<Call> call) {
-  std::lock_guard lock(call->mu);
-  ++call->done;
-  call->cv.notify_all();
-}
-
-// The bug: sleeps for an hour whatever the caller's deadline.
-__attribute__((noinline)) void get_resource_b(std::shared_ptr<Call> call) {
-  g_sleepers.add(sample::gettid());
-  if (g_fixed) {
-    std::unique_lock lock(call->mu);
-    call->cv.wait_for(lock, std::chrono::hours(1), [&] { return call->cancelled; });
-    return;
-  }
-  std::this_thread::sleep_for(std::chrono::hours(1));
-  std::lock_guard lock(call->mu);
-  ++call->done;
-  call->cv.notify_all();
-}
-
-// Returns false on "context deadline exceeded".
-__attribute__((noinline)) bool execute(std::chrono::milliseconds timeout) {
-  auto call = std::make_shared<Call>();
-  std::thread(get_resource_a, call).detach();
-  std::thread(get_resource_b, call).detach();
-  std::unique_lock lock(call->mu);
-  bool ok = call->cv.wait_for(lock, timeout, [&] { return call->done == 2; });
-  call->cancelled = true;
-  call->cv.notify_all();
-  return ok;
-}
+void register_sleeper() { g_sleepers.add(sample::gettid()); }
 
 int live_threads() {
   std::ifstream f("/proc/self/status");
@@ -101,7 +65,7 @@ bool pool_all_blocked() {
 }
 
 void serve(int n) {
-  for (int i = 0; i < n; ++i) execute(std::chrono::milliseconds(1));
+  for (int i = 0; i < n; ++i) execute(std::chrono::milliseconds(1), g_fixed, register_sleeper);
   g_served += static_cast<std::size_t>(n);
   if (!g_fixed) g_sleepers.wait_blocked(g_served);
   else std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let cancelled threads exit

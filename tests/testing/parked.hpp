@@ -4,27 +4,16 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <string>
+#include <stdexcept>
 #include <thread>
 
+#include "../../samples/cpp/park.hpp"   // sample::gettid, sample::thread_state
+
 namespace tl_testing {
-
-inline int gettid_now() { return static_cast<int>(::syscall(SYS_gettid)); }
-
-// The kernel's one-letter state of a thread of this process.
-inline char kernel_state(int tid) {
-  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string line;
-  std::getline(f, line);
-  auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
-}
 
 // Blocks in read() until a byte or EOF; the code after the call keeps it
 // from being a tail call, so `caller` stays on the stack.
@@ -42,11 +31,11 @@ class Parked {
     if (::pipe(fds_) != 0) throw std::runtime_error("pipe");
     thread_ = std::thread([this, body, name] {
       ::pthread_setname_np(::pthread_self(), name);
-      tid_ = gettid_now();
+      tid_ = sample::gettid();
       body(fds_[0]);
     });
     while (tid_ == 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
-    for (int i = 0; i < 5000 && kernel_state(tid_) != 'S'; ++i)
+    for (int i = 0; i < 5000 && sample::thread_state(tid_) != 'S'; ++i)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   ~Parked() {
