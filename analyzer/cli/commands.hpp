@@ -6,8 +6,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
+
+#include "options.hpp"
 
 namespace cli {
 
@@ -15,6 +20,18 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
+
+// Registers subcommand `name` with its input options (Args::in) and makes
+// the arguments its options fill; both live as long as the app:
+//   auto [cmd, a] = new_command<HangArgs>(app, "hang", kHangHelp, Inputs::one);
+template <typename Args>
+std::pair<CLI::App*, std::shared_ptr<Args>> new_command(CLI::App& app, const std::string& name,
+                                                        const std::string& help, Inputs inputs) {
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand(name, help);
+  add_input_options(cmd, args->in, inputs);
+  return {cmd, std::move(args)};
+}
 
 // `threadleak stacks (INPUT | --pid PID)`: threads grouped by identical stack.
 Command add_stacks_command(CLI::App& app);

@@ -13,6 +13,12 @@
 namespace cli {
 namespace {
 
+// What `threadleak --help` says of it.
+constexpr const char* kDiffHelp =
+    "what grew from BASELINE to CURRENT (cores or snapshot files); "
+    "with more snapshots, what grew across all of them; "
+    "exit 1 when something grew";
+
 struct DiffArgs {
   InputArgs in;
   OutputArgs out;
@@ -70,11 +76,7 @@ int run_diff(const DiffArgs& a) {
 }  // namespace
 
 Command add_diff_command(CLI::App& app) {
-  auto a = std::make_shared<DiffArgs>();
-  auto* cmd = app.add_subcommand("diff", "what grew from BASELINE to CURRENT (cores or snapshot files); "
-                                         "with more snapshots, what grew across all of them; "
-                                         "exit 1 when something grew");
-  add_input_options(cmd, a->in, Inputs::several);
+  auto [cmd, a] = new_command<DiffArgs>(app, "diff", kDiffHelp, Inputs::several);
   add_output_options(cmd, a->out, "docs/schema/diff.schema.json, docs/schema/series.schema.json");
   cmd->add_option("--ignore-top", a->ignore_top, "ignore threads with this function on top (repeatable)");
   cmd->add_option("--ignore-any", a->ignore_any, "ignore threads with this function anywhere (repeatable)");

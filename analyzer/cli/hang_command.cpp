@@ -10,6 +10,11 @@
 namespace cli {
 namespace {
 
+// What `threadleak --help` says of it.
+constexpr const char* kHangHelp =
+    "who is everyone waiting for: deadlock cycles, lock owners, orphaned "
+    "locks, the crashed thread; exit 1 on a deadlock";
+
 struct HangArgs {
   InputArgs in;
   OutputArgs out;
@@ -40,10 +45,7 @@ int run_hang(const HangArgs& a) {
 }  // namespace
 
 Command add_hang_command(CLI::App& app) {
-  auto a = std::make_shared<HangArgs>();
-  auto* cmd = app.add_subcommand("hang", "who is everyone waiting for: deadlock cycles, lock owners, orphaned "
-                                         "locks, the crashed thread; exit 1 on a deadlock");
-  add_input_options(cmd, a->in, Inputs::one);
+  auto [cmd, a] = new_command<HangArgs>(app, "hang", kHangHelp, Inputs::one);
   add_output_options(cmd, a->out, "docs/schema/hang.schema.json");
   return {cmd, [a] { return run_hang(*a); }};
 }

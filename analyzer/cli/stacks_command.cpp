@@ -12,6 +12,13 @@
 namespace cli {
 namespace {
 
+// What `threadleak --help` says of them.
+constexpr const char* kStacksHelp =
+    "threads grouped by identical stacks, largest group first";
+constexpr const char* kSnapshotHelp =
+    "save a snapshot file: a baseline without keeping the core "
+    "(schema: docs/schema/snapshot.schema.json)";
+
 struct StacksArgs {
   InputArgs in;
   OutputArgs out;
@@ -48,23 +55,18 @@ int run_snapshot(const SnapshotArgs& a) {
 
 }  // namespace
 
+Command add_snapshot_command(CLI::App& app) {
+  auto [cmd, a] = new_command<SnapshotArgs>(app, "snapshot", kSnapshotHelp, Inputs::one);
+  cmd->add_option("-o,--output", a->out, "the snapshot file to write ('-' for stdout)")->required();
+  return {cmd, [a] { return run_snapshot(*a); }};
+}
+
 Command add_stacks_command(CLI::App& app) {
-  auto a = std::make_shared<StacksArgs>();
-  auto* cmd = app.add_subcommand("stacks", "threads grouped by identical stacks, largest group first");
-  add_input_options(cmd, a->in, Inputs::one);
+  auto [cmd, a] = new_command<StacksArgs>(app, "stacks", kStacksHelp, Inputs::one);
   add_output_options(cmd, a->out, "docs/schema/stacks.schema.json");
   cmd->add_option("--top", a->top, "show only the N largest groups");
   cmd->add_flag("--go-runtime", a->go_runtime, "also show the Go runtime's own OS threads and goroutines");
   return {cmd, [a] { return run_stacks(*a); }};
-}
-
-Command add_snapshot_command(CLI::App& app) {
-  auto a = std::make_shared<SnapshotArgs>();
-  auto* cmd = app.add_subcommand("snapshot", "save a snapshot file: a baseline without keeping the core "
-                                             "(schema: docs/schema/snapshot.schema.json)");
-  add_input_options(cmd, a->in, Inputs::one);
-  cmd->add_option("-o,--output", a->out, "the snapshot file to write ('-' for stdout)")->required();
-  return {cmd, [a] { return run_snapshot(*a); }};
 }
 
 }  // namespace cli

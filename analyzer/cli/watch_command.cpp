@@ -26,6 +26,11 @@ namespace cli {
 namespace {
 namespace fs = std::filesystem;
 
+// What `threadleak --help` says of it.
+constexpr const char* kWatchHelp =
+    "snapshot a live process on a schedule and report groups that keep "
+    "growing; Ctrl-C stops (exit 1 if growth was reported)";
+
 struct WatchArgs {
   InputArgs in;
   std::string interval = "30s";
@@ -163,10 +168,7 @@ int run_watch(const WatchArgs& a) {
 }  // namespace
 
 Command add_watch_command(CLI::App& app) {
-  auto args = std::make_shared<WatchArgs>();
-  auto* cmd = app.add_subcommand("watch", "snapshot a live process on a schedule and report groups that keep "
-                                          "growing; Ctrl-C stops (exit 1 if growth was reported)");
-  add_input_options(cmd, args->in, Inputs::live);
+  auto [cmd, args] = new_command<WatchArgs>(app, "watch", kWatchHelp, Inputs::live);
   cmd->add_option("--interval", args->interval, "time between snapshots: 30s, 500ms, 2m, ...")
       ->capture_default_str();
   cmd->add_option("--count", args->count, "stop after N snapshots (default: until Ctrl-C)");

@@ -2,6 +2,7 @@
 #include <exception>
 #include <functional>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -108,12 +109,8 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   }
   Symbolizer& sym = preloaded ? *preloaded->symbolizer : *own;
   Snapshot s;
-  s.source = t.kind;
-  s.origin = t.origin;
-  s.pid = t.pid;
-  s.executable = t.executable;
-  s.captured_at = t.captured_at;
-  s.crash = t.crash;
+  std::tie(s.source, s.origin, s.pid, s.executable, s.captured_at, s.crash) =
+      std::tie(t.kind, t.origin, t.pid, t.executable, t.captured_at, t.crash);
   s.modules = list_modules(t.dwfl.get());
   for (const RawStack& st : stacks) sym.prepare(st.frames);   // whatever the worker has not seen
   timer.mark("symbolize distinct pcs");

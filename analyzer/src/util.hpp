@@ -7,10 +7,13 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace threadleak::detail {
 
@@ -53,6 +56,20 @@ std::string hex_bytes(const unsigned char* p, int n);
 std::string dwfl_error();
 // strerror(errno) of the given errno value.
 std::string errno_text(int err);
+
+// The element of `sorted` (ascending by start, not overlapping) whose
+// [start, end) holds `addr`, or null. `start` and `end` are member
+// pointers or callables taking an element:
+//   range_holding(funcs, pc, &FuncRange::low, &FuncRange::high)
+template <typename Range, typename Start, typename End>
+const Range* range_holding(const std::vector<Range>& sorted, std::uint64_t addr, Start start, End end) {
+  auto it = std::upper_bound(sorted.begin(), sorted.end(), addr, [&](std::uint64_t a, const Range& r) {
+    return a < static_cast<std::uint64_t>(std::invoke(start, r));
+  });
+  if (it == sorted.begin()) return nullptr;
+  --it;
+  return addr < static_cast<std::uint64_t>(std::invoke(end, *it)) ? &*it : nullptr;
+}
 
 // Reads a whole small text file (e.g. under /proc); "" on failure.
 std::string read_small_file(const std::string& path, std::size_t limit = 1 << 20);

@@ -181,11 +181,7 @@ std::size_t GoDwarf::read_static(std::uint64_t addr, void* buf, std::size_t len)
 }
 
 const FuncRange* GoDwarf::function_at(std::uint64_t pc) const {
-  auto it = std::upper_bound(funcs_.begin(), funcs_.end(), pc,
-                             [](std::uint64_t a, const FuncRange& f) { return a < f.low; });
-  if (it == funcs_.begin()) return nullptr;
-  --it;
-  return pc < it->high ? &*it : nullptr;
+  return range_holding(funcs_, pc, &FuncRange::low, &FuncRange::high);
 }
 
 const FuncRange* GoDwarf::function_named(const std::string& name) const {

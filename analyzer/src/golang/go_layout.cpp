@@ -23,30 +23,35 @@ struct Resolver {
   }
 };
 
+// A field of GoLayout and the member it is read from.
+struct Wanted {
+  Field GoLayout::*slot;
+  const char* member;
+};
+
+// runtime.g's own members. atomicstatus became a struct (atomic.Uint32) in
+// later Go versions: its size is still 4 and its value sits at offset 0.
+constexpr Wanted kG[] = {{&GoLayout::g_m, "m"}, {&GoLayout::g_syscallsp, "syscallsp"},
+                         {&GoLayout::g_syscallpc, "syscallpc"}, {&GoLayout::g_status, "atomicstatus"},
+                         {&GoLayout::g_goid, "goid"}, {&GoLayout::g_waitsince, "waitsince"},
+                         {&GoLayout::g_waitreason, "waitreason"}, {&GoLayout::g_gopc, "gopc"},
+                         {&GoLayout::g_startpc, "startpc"}};
+// Members of the structs runtime.g holds: g.stack (runtime.stack) and
+// g.sched (runtime.gobuf).
+constexpr Wanted kStack[] = {{&GoLayout::g_stack_lo, "lo"}, {&GoLayout::g_stack_hi, "hi"}};
+constexpr Wanted kSched[] = {{&GoLayout::g_sched_sp, "sp"}, {&GoLayout::g_sched_pc, "pc"},
+                             {&GoLayout::g_sched_bp, "bp"}};
+constexpr Wanted kM[] = {{&GoLayout::m_procid, "procid"}, {&GoLayout::m_curg, "curg"},
+                         {&GoLayout::m_alllink, "alllink"}};
+
 template <typename Source>
 GoLayout fields(Resolver<Source>& r) {
   GoLayout l;
-  const std::string g = "runtime.g", m = "runtime.m";
-  l.g_stack_lo = r.nested(g, "stack", "runtime.stack", "lo");
-  l.g_stack_hi = r.nested(g, "stack", "runtime.stack", "hi");
-  l.g_sched_sp = r.nested(g, "sched", "runtime.gobuf", "sp");
-  l.g_sched_pc = r.nested(g, "sched", "runtime.gobuf", "pc");
-  l.g_sched_bp = r.nested(g, "sched", "runtime.gobuf", "bp");
-  l.g_m = r.get(g, "m");
-  l.g_syscallsp = r.get(g, "syscallsp");
-  l.g_syscallpc = r.get(g, "syscallpc");
-  l.g_status = r.get(g, "atomicstatus");
-  l.g_goid = r.get(g, "goid");
-  l.g_waitsince = r.get(g, "waitsince");
-  l.g_waitreason = r.get(g, "waitreason");
-  l.g_gopc = r.get(g, "gopc");
-  l.g_startpc = r.get(g, "startpc");
-  l.m_procid = r.get(m, "procid");
-  l.m_curg = r.get(m, "curg");
-  l.m_alllink = r.get(m, "alllink");
-  if (auto f = r.d.field(g, "syscallbp")) l.g_syscallbp = *f;
-  // atomicstatus became a struct (atomic.Uint32) in later Go versions: its
-  // size is still 4, and its value sits at offset 0.
+  for (const Wanted& w : kG) l.*w.slot = r.get("runtime.g", w.member);
+  for (const Wanted& w : kStack) l.*w.slot = r.nested("runtime.g", "stack", "runtime.stack", w.member);
+  for (const Wanted& w : kSched) l.*w.slot = r.nested("runtime.g", "sched", "runtime.gobuf", w.member);
+  for (const Wanted& w : kM) l.*w.slot = r.get("runtime.m", w.member);
+  if (auto f = r.d.field("runtime.g", "syscallbp")) l.g_syscallbp = *f;   // optional
   return l;
 }
 

@@ -184,7 +184,7 @@ std::optional<GoTypes::Member> GoTypes::member(std::string_view type, std::strin
 std::optional<Field> GoTypes::field(std::string_view type, std::string_view member) const {
   auto m = this->member(type, member);
   if (!m) return std::nullopt;
-  return Field{m->offset, m->size};
+  return static_cast<const Field&>(*m);
 }
 
 }  // namespace threadleak::detail::golang

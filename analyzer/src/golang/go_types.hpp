@@ -24,9 +24,9 @@ namespace threadleak::detail::golang {
 
 class GoTypes {
  public:
-  struct Member {
+  // A struct member: where it sits (offset, size) and what it is.
+  struct Member : Field {
     std::string name;
-    std::uint64_t offset = 0, size = 0;
     std::uint64_t type = 0;   // the member's type descriptor
   };
   struct Type {

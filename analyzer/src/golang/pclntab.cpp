@@ -1,4 +1,5 @@
 #include "golang/pclntab.hpp"
+#include "util.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -233,11 +234,7 @@ void Pclntab::find_wrapper_id() {
 }
 
 const PclnFunc* Pclntab::find(std::uint64_t pc) const {
-  auto it = std::upper_bound(funcs_.begin(), funcs_.end(), pc,
-                             [](std::uint64_t v, const PclnFunc& f) { return v < f.entry; });
-  if (it == funcs_.begin()) return nullptr;
-  --it;
-  return pc < it->end ? &*it : nullptr;
+  return range_holding(funcs_, pc, &PclnFunc::entry, &PclnFunc::end);
 }
 
 // An ABI wrapper carries the name of the function it wraps (Go 1.17 on):

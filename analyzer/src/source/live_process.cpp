@@ -44,6 +44,7 @@
 #include "source/memory.hpp"
 #include "source/proc_facts.hpp"
 #include "target.hpp"
+#include "util.hpp"
 
 namespace threadleak::detail {
 namespace {
@@ -179,11 +180,8 @@ void copy_futex(int mem_fd, std::uint64_t futex, std::vector<StackCopy>& out) {
 // to the end of its mapping, capped. False if sp is in no mapping.
 bool stack_range(const std::vector<Mapping>& maps, std::uint64_t sp, std::uint64_t& start,
                  std::uint64_t& len) {
-  auto it = std::upper_bound(maps.begin(), maps.end(), sp,
-                             [](std::uint64_t a, const Mapping& m) { return a < m.start; });
-  if (it == maps.begin()) return false;
-  --it;
-  if (sp >= it->end) return false;
+  const Mapping* it = range_holding(maps, sp, &Mapping::start, &Mapping::end);
+  if (!it) return false;
   start = std::max(it->start, sp > kRedZone ? sp - kRedZone : 0);
   len = std::min(it->end - start, kMaxStackCopy);
   return true;
@@ -274,9 +272,7 @@ void freeze_all(int pid, Freezer& fr, OnStopped&& stopped, std::vector<int> tids
 }
 
 bool covers(const std::vector<Mapping>& maps, std::uint64_t addr) {
-  auto it = std::upper_bound(maps.begin(), maps.end(), addr,
-                             [](std::uint64_t a, const Mapping& m) { return a < m.start; });
-  return it != maps.begin() && addr < std::prev(it)->end;
+  return range_holding(maps, addr, &Mapping::start, &Mapping::end) != nullptr;
 }
 
 // While frozen: registers and used stack of each stopped thread, as it

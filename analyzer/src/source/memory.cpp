@@ -1,4 +1,5 @@
 #include "source/memory.hpp"
+#include "util.hpp"
 
 #include <unistd.h>
 
@@ -50,13 +51,12 @@ const Segment* SegmentTable::find(std::uint64_t addr) const {
     const Segment& s = segments_[last_];
     if (addr - s.vaddr < s.memsz && (last_ + 1 == n || segments_[last_ + 1].vaddr > addr)) return &s;
   }
-  auto it = std::upper_bound(segments_.begin(), segments_.end(), addr,
-                             [](std::uint64_t a, const Segment& s) { return a < s.vaddr; });
-  if (it == segments_.begin()) return nullptr;
-  --it;
-  if (addr - it->vaddr >= it->memsz) return nullptr;
-  last_ = static_cast<std::size_t>(it - segments_.begin());
-  return &*it;
+  const Segment* it = range_holding(segments_, addr, &Segment::vaddr,
+                                    [](const Segment& s) {   // saturating: a hostile core may wrap
+                                      return s.memsz > ~s.vaddr ? ~std::uint64_t{0} : s.vaddr + s.memsz;
+                                    });
+  if (it) last_ = static_cast<std::size_t>(it - segments_.data());
+  return it;
 }
 
 PagedMemory::PagedMemory(int fd, std::vector<Segment> segments)
