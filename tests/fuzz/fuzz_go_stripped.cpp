@@ -6,11 +6,10 @@
 // initialised data) at that offset, so mutations land where the parsers
 // look. THREADLEAK_FUZZ_GO_BASE names the binary (scripts/fuzz.sh builds it).
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <vector>
+
+#include "go_base.hpp"
 
 #include "golang/go_reader.hpp"
 #include "golang/go_stripped.hpp"
@@ -20,49 +19,28 @@ using namespace threadleak::detail::golang;
 
 namespace {
 
-struct Base {
-  std::vector<std::uint8_t> file;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> regions;   // file offset, length
-};
-
-std::uint64_t file_offset(const std::vector<std::uint8_t>& file, const GoImage& img, std::uint64_t addr) {
-  auto b = img.bytes(addr, 1);
-  return b.empty() ? 0 : static_cast<std::uint64_t>(b.data() - file.data());
-}
-
-Base load() {
-  Base b;
-  const char* path = std::getenv("THREADLEAK_FUZZ_GO_BASE");
-  if (!path) return b;
-  std::ifstream in(path, std::ios::binary);
-  b.file.assign(std::istreambuf_iterator<char>(in), {});
-  std::string why;
-  auto img = GoImage::from_bytes(b.file, why);
-  auto md = img ? ModuleData::find(*img, why) : std::nullopt;
-  if (!md) return b;
-  auto add = [&](std::uint64_t addr, std::uint64_t len) {
-    if (std::uint64_t off = file_offset(b.file, *img, addr)) b.regions.emplace_back(off, std::min(len, b.file.size() - off));
-  };
-  add(md->address, 512);
-  add(md->typelinks, md->ntypelinks * 4);
-  add(md->types.lo, md->types.hi - md->types.lo);
-  add(md->pclntab, 1 << 20);
-  add(md->data.lo, md->data.hi - md->data.lo);
+// Patchable: the moduledata, typelinks, type descriptors, pclntab and
+// initialised data.
+fuzz::GoBase load() {
+  fuzz::GoBase b = fuzz::GoBase::read();
+  if (!b.md) return b;
+  const ModuleData& md = *b.md;
+  b.add(md.address, 512);
+  b.add(md.typelinks, md.ntypelinks * 4);
+  b.add(md.types.lo, md.types.hi - md.types.lo);
+  b.add(md.pclntab, 1 << 20);
+  b.add(md.data.lo, md.data.hi - md.data.lo);
   return b;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const Base base = load();
+  static const fuzz::GoBase base = load();
   if (base.regions.empty() || size < 5) return 0;
-  std::vector<std::uint8_t> file = base.file;
-  auto [start, len] = base.regions[data[0] % base.regions.size()];
   std::uint32_t at;
   std::memcpy(&at, data + 1, 4);
-  std::uint64_t off = start + at % len;
-  std::size_t n = std::min<std::size_t>(size - 5, file.size() - off);
-  std::memcpy(file.data() + off, data + 5, n);
+  std::vector<std::uint8_t> file = base.patched(data[0], at, data + 5, size - 5);
 
   GoCapture go;
   std::string why;

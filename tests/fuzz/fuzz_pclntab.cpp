@@ -13,14 +13,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "golang/go_image.hpp"
 #include "golang/moduledata.hpp"
 #include "golang/pclntab.hpp"
+#include "go_base.hpp"
 
 using namespace threadleak::detail::golang;
 
@@ -28,39 +27,29 @@ namespace {
 
 constexpr std::uint64_t kTinyBase = 0x400000, kTinyTable = 0x1000;
 
+// Patchable: the pclntab's header, all of it, its function table and the
+// inline trees (gofunc).
 struct Base {
-  std::vector<std::uint8_t> file;
+  fuzz::GoBase go;
   std::uint64_t pclntab = 0, gofunc = 0, text = 0;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> regions;   // file offset, length
 };
 
 Base load() {
-  Base b;
-  const char* path = std::getenv("THREADLEAK_FUZZ_GO_BASE");
-  if (!path) return b;
-  std::ifstream in(path, std::ios::binary);
-  b.file.assign(std::istreambuf_iterator<char>(in), {});
+  Base b{fuzz::GoBase::read()};
+  if (!b.go.md) return b;
+  const ModuleData& md = *b.go.md;
   std::string why;
-  auto img = GoImage::from_bytes(b.file, why);
-  auto md = img ? ModuleData::find(*img, why) : std::nullopt;
-  auto tab = md ? Pclntab::open(*img, md->pclntab, md->gofunc, why, md->text.lo) : nullptr;
-  if (!tab) return b;
-  b.pclntab = md->pclntab, b.gofunc = md->gofunc, b.text = md->text.lo;
-  auto add = [&](std::uint64_t addr, std::uint64_t len) {
-    auto s = img->bytes(addr, 1);
-    if (s.empty()) return;
-    std::uint64_t off = static_cast<std::uint64_t>(s.data() - b.file.data());
-    b.regions.emplace_back(off, std::min(len, b.file.size() - off));
-  };
-  const GoImage::Section* s = img->section_at(md->pclntab);
-  auto word7 = img->bytes(md->pclntab + 64, 8);   // the function table's offset (Go 1.18+)
-  if (!s || word7.empty()) return b;
+  auto tab = Pclntab::open(*b.go.image, md.pclntab, md.gofunc, why, md.text.lo);
+  const GoImage::Section* s = b.go.image->section_at(md.pclntab);
+  auto word7 = b.go.image->bytes(md.pclntab + 64, 8);   // the function table's offset (Go 1.18+)
+  if (!tab || !s || word7.empty()) return b;
+  b.pclntab = md.pclntab, b.gofunc = md.gofunc, b.text = md.text.lo;
   std::uint64_t functab = 0;
   std::memcpy(&functab, word7.data(), 8);
-  add(md->pclntab, 0x60);                                        // the header
-  add(md->pclntab, s->size);                                     // all of it
-  add(md->pclntab + functab, 8 * (tab->function_count() + 1));   // ftab
-  add(md->gofunc, 1 << 18);                                      // inline trees
+  b.go.add(md.pclntab, 0x60);
+  b.go.add(md.pclntab, s->size);
+  b.go.add(md.pclntab + functab, 8 * (tab->function_count() + 1));
+  b.go.add(md.gofunc, 1 << 18);
   return b;
 }
 
@@ -134,11 +123,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     file = tiny_elf(data + 5, size - 5);
     pclntab = kTinyBase + kTinyTable, gofunc = word ? pclntab + word : 0, text = kTinyBase;
   } else {
-    if (base.regions.empty() || size < 6) return 0;
-    file = base.file;
-    auto [start, len] = base.regions[data[5] % base.regions.size()];
-    std::uint64_t off = start + word % len;
-    std::memcpy(file.data() + off, data + 6, std::min<std::size_t>(size - 6, file.size() - off));
+    if (base.go.regions.empty() || size < 6) return 0;
+    file = base.go.patched(data[5], word, data + 6, size - 6);
     pclntab = base.pclntab, gofunc = base.gofunc, text = base.text;
   }
   std::string why;
