@@ -140,7 +140,7 @@ class ProfileBuilder {
       pb::Mapping* pm = new_mapping(m.path.empty() ? m.name : m.path, m.build_id);
       pm->set_memory_start(m.start);
       pm->set_memory_limit(m.end);
-      mappings_[{Interned(m.name), Interned(m.build_id)}] = pm->id();
+      mappings_[Interned(m.name)] = pm->id();
       return;
     }
   }
@@ -149,7 +149,7 @@ class ProfileBuilder {
   // (load address = pc - rel_pc) when the snapshot lists no such module.
   std::uint64_t mapping(const Frame& f) {
     if (f.module.empty()) return 0;
-    auto [it, fresh] = mappings_.try_emplace({f.module, f.build_id}, 0);
+    auto [it, fresh] = mappings_.try_emplace(f.module, 0);
     if (fresh) {
       const Module* m = module_of(f);
       pb::Mapping* pm = new_mapping(m && !m->path.empty() ? m->path : f.module.str(), f.build_id.str());
@@ -219,7 +219,7 @@ class ProfileBuilder {
   const std::vector<Module>& modules_;
   pb::Profile p_;
   std::unordered_map<std::string, std::int64_t> strings_;
-  std::map<std::pair<Interned, Interned>, std::uint64_t> mappings_;
+  std::unordered_map<Interned, std::uint64_t> mappings_;   // by module name
   std::map<std::pair<std::int64_t, std::int64_t>, std::uint64_t> functions_;
   std::map<LocationKey, std::uint64_t> locations_;
 };
