@@ -81,8 +81,9 @@ threadleak::Snapshot native() {
   s.pid = 42;
   s.executable = "/srv/app";
   s.captured_at = "2026-12-03T13:52:16Z";
-  s.modules = {{"libc.so.6", "/usr/lib/libc.so.6", "c0ffee", 0x7f0000000000, 0x7f0000200000},
-               {"app", "/srv/app", "abcd01", 0x555500000000, 0x555500010000}};
+  // Named as libdwfl reports them (a path); frames carry the basename.
+  s.modules = {{"/usr/lib/libc.so.6", "/usr/lib/libc.so.6", "c0ffee", 0x7f0000000000, 0x7f0000200000},
+               {"/srv/app", "", "abcd01", 0x555500000000, 0x555500010000}};
   Frame nanosleep = tl_unit::frame("clock_nanosleep", 0x100, false, "libc.so.6");
   nanosleep.pc = 0x7f0000000100;
   nanosleep.build_id = "c0ffee";

@@ -73,6 +73,12 @@ std::string gzip(const std::string& raw) {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// A module's name as frames carry it: the basename of what libdwfl reported.
+std::string_view base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
 // A Profile built sample by sample: strings, functions, locations and
 // mappings each written once and referred to by index or id.
 class ProfileBuilder {
@@ -118,7 +124,7 @@ class ProfileBuilder {
  private:
   const Module* module_of(const Frame& f) const {
     for (const Module& m : modules_)
-      if (m.name == f.module.str() && (f.build_id.empty() || m.build_id == f.build_id.str())) return &m;
+      if (base_name(m.name) == f.module.str() && (f.build_id.empty() || m.build_id == f.build_id.str())) return &m;
     return nullptr;
   }
 
@@ -133,14 +139,13 @@ class ProfileBuilder {
 
   // pprof takes the first mapping for the main executable ("File:" in its reports).
   void main_mapping(const std::string& executable) {
-    std::string_view base = executable;
-    if (auto slash = base.rfind('/'); slash != std::string_view::npos) base.remove_prefix(slash + 1);
+    if (executable.empty()) return;
     for (const Module& m : modules_) {
-      if (base.empty() || (m.path != executable && m.name != base)) continue;
+      if (m.path != executable && m.name != executable && base_name(m.name) != base_name(executable)) continue;
       pb::Mapping* pm = new_mapping(m.path.empty() ? m.name : m.path, m.build_id);
       pm->set_memory_start(m.start);
       pm->set_memory_limit(m.end);
-      mappings_[Interned(m.name)] = pm->id();
+      mappings_[Interned(base_name(m.name))] = pm->id();
       return;
     }
   }
@@ -152,7 +157,8 @@ class ProfileBuilder {
     auto [it, fresh] = mappings_.try_emplace(f.module, 0);
     if (fresh) {
       const Module* m = module_of(f);
-      pb::Mapping* pm = new_mapping(m && !m->path.empty() ? m->path : f.module.str(), f.build_id.str());
+      std::string file = !m ? f.module.str() : m->path.empty() ? m->name : m->path;
+      pb::Mapping* pm = new_mapping(file, m && f.build_id.empty() ? m->build_id : f.build_id.str());
       pm->set_memory_start(m ? m->start : f.pc - f.rel_pc);
       pm->set_memory_limit(m ? m->end : f.pc + 1);
       it->second = pm->id();
