@@ -12,6 +12,7 @@ packages=(
   libdebuginfod-dev debuginfod        # fetching missing files by build-id (dlopen'ed); the server the debuginfod test starts
   libzstd-dev liblz4-dev liblzma-dev # compressed cores (systemd-coredump's zstd, lz4, xz)
   zstd lz4 xz-utils                   # the tools the compressed-core tests compress with
+  libprotobuf-dev protobuf-compiler zlib1g-dev   # --format pprof: profile.proto (lite runtime), gzip
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb lldb-19 python3-lldb-19 python3 python3-jsonschema

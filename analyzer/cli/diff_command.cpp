@@ -47,12 +47,14 @@ int run_series(const DiffArgs& a) {
     case Format::json: write_output(threadleak::render_json(s), a.out.out); break;
     case Format::folded: write_output(threadleak::render_folded(s), a.out.out); break;
     case Format::html: write_output(threadleak::render_html(s), a.out.out); break;
+    case Format::pprof: write_output(threadleak::render_pprof(s), a.out.out); break;
     case Format::text: write_output(threadleak::render_text(s, text), a.out.out); break;
   }
   return s.grew() ? 1 : 0;
 }
 
 int run_diff(const DiffArgs& a) {
+  refuse_binary_to_terminal(a.out.format(), a.out.out);
   if (a.in.files.size() > 2) return run_series(a);
   // The two captures run side by side (each is mostly one core's work);
   // the baseline's error, if both fail, is the one reported.

@@ -1,4 +1,4 @@
-// `threadleak hang (INPUT | --pid PID) [--format text|json|folded|html] [-o FILE]`:
+// `threadleak hang (INPUT | --pid PID) [--format text|json|folded|html|pprof] [-o FILE]`:
 // deadlock cycles, blockers, orphaned locks, the crashed thread.
 #include <memory>
 
@@ -20,13 +20,15 @@ struct HangArgs {
   OutputArgs out;
 };
 
-// folded: the snapshot's stacks (as `stacks --format folded`), for a flame
-// graph of the hung process; the hang findings have no folded form.
+// folded and pprof: the snapshot's stacks (as `stacks --format folded|pprof`),
+// for a flame graph or a profile of the hung process; the hang findings have
+// no form there.
 std::string render_hang(Format f, const threadleak::Snapshot& snap, const threadleak::HangReport& h,
                         const std::vector<threadleak::Group>& groups, bool color) {
   switch (f) {
     case Format::json: return threadleak::render_hang_json(snap, h);
     case Format::folded: return threadleak::render_folded(snap, groups);
+    case Format::pprof: return threadleak::render_pprof(snap, groups);
     case Format::html: return threadleak::render_hang_html(snap, h, groups);
     case Format::text: break;
   }
@@ -34,6 +36,7 @@ std::string render_hang(Format f, const threadleak::Snapshot& snap, const thread
 }
 
 int run_hang(const HangArgs& a) {
+  refuse_binary_to_terminal(a.out.format(), a.out.out);
   threadleak::Snapshot snap = capture_until_exit(the_source(a.in));
   warn_all(snap.warnings);
   threadleak::HangReport h = threadleak::analyze_hang(snap);

@@ -12,8 +12,10 @@
 namespace cli {
 
 void add_format_options(CLI::App* cmd, FormatArgs& f, CLI::Option* json_flag) {
-  auto* fmt = cmd->add_option("--format", f.format, "report format: text, json, folded (flame graph input) or html")
-                  ->check(CLI::IsMember({"text", "json", "folded", "html"}));
+  auto* fmt = cmd->add_option("--format", f.format,
+                              "report format: text, json, folded (flame graph input), html or pprof (gzip-compressed "
+                              "profile.proto for go tool pprof; needs -o FILE or a redirected stdout)")
+                  ->check(CLI::IsMember({"text", "json", "folded", "html", "pprof"}));
   if (json_flag) fmt->excludes(json_flag);
   cmd->add_option("--color", f.color, "colour in text output: auto (a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -23,6 +25,7 @@ Format resolve(const FormatArgs& f, bool json) {
   if (json || f.format == "json") return Format::json;
   if (f.format == "folded") return Format::folded;
   if (f.format == "html") return Format::html;
+  if (f.format == "pprof") return Format::pprof;
   return Format::text;
 }
 
@@ -40,6 +43,7 @@ std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vect
     case Format::json: return threadleak::render_json(snap, groups);
     case Format::folded: return threadleak::render_folded(snap, groups);
     case Format::html: return threadleak::render_html(snap, groups);
+    case Format::pprof: return threadleak::render_pprof(snap, groups, {.go_runtime = text.show_go_runtime});
     case Format::text: break;
   }
   return threadleak::render_text(snap, groups, text);
@@ -50,9 +54,16 @@ std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Text
     case Format::json: return threadleak::render_json(d);
     case Format::folded: return threadleak::render_folded(d);
     case Format::html: return threadleak::render_html(d);
+    case Format::pprof: return threadleak::render_pprof(d);
     case Format::text: break;
   }
   return threadleak::render_text(d, text);
+}
+
+void refuse_binary_to_terminal(Format fmt, const std::string& path) {
+  if (fmt == Format::pprof && (path.empty() || path == "-") && ::isatty(STDOUT_FILENO))
+    throw threadleak::Error("--format pprof writes a gzip-compressed profile, not for a terminal: give -o FILE "
+                            "(or redirect stdout)");
 }
 
 void write_output(const std::string& text, const std::string& path) {

@@ -1,6 +1,6 @@
 // Report formats and colour for the CLI's subcommands (stacks, diff, and any
-// later one such as hang): --format text|json|folded|html (--json is short
-// for --format json), --color auto|always|never, NO_COLOR.
+// later one such as hang): --format text|json|folded|html|pprof (--json is
+// short for --format json), --color auto|always|never, NO_COLOR.
 //
 // A new subcommand calls add_format_options() on its CLI::App, then renders
 // with render() (or, for a report type of its own, picks by resolve()):
@@ -20,7 +20,7 @@
 
 namespace cli {
 
-enum class Format { text, json, folded, html };
+enum class Format { text, json, folded, html, pprof };
 
 struct FormatArgs {
   std::string format = "text";
@@ -40,6 +40,10 @@ bool color_wanted(const FormatArgs& f, const std::string& out_path);
 std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vector<threadleak::Group>& groups,
                    const threadleak::TextOptions& text);
 std::string render(Format fmt, const threadleak::Diff& d, const threadleak::TextOptions& text);
+
+// pprof is gzip-compressed binary: refused (Error) when it would go to a
+// terminal, i.e. no -o FILE and stdout a tty. Call before the capture.
+void refuse_binary_to_terminal(Format fmt, const std::string& path);
 
 // Writes to `path`, or stdout when it is empty or "-"; throws Error on failure.
 void write_output(const std::string& text, const std::string& path);

@@ -27,6 +27,7 @@ struct StacksArgs {
 };
 
 int run_stacks(const StacksArgs& a) {
+  refuse_binary_to_terminal(a.out.format(), a.out.out);
   threadleak::Snapshot snap = capture_until_exit(the_source(a.in));
   warn_all(snap.warnings);
   auto groups = threadleak::group(snap, {a.out.grouping()});

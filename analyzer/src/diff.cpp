@@ -97,6 +97,7 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
   d.current.pid = current.pid;
   d.current.executable = current.executable;
   d.current.captured_at = current.captured_at;
+  d.current.modules = current.modules;
   d.current.crash = current.crash;
   d.current.coredump = current.coredump;
   d.current.warnings = current.warnings;

@@ -71,7 +71,7 @@ struct Diff {
   // Both snapshots' warnings, each prefixed "baseline: " or "current: ".
   std::vector<std::string> warnings;
   // What a report of the current state draws: the current snapshot's facts
-  // (origin, process, crash, warnings; its threads left out) and all its
+  // (origin, process, modules, crash, warnings; its threads left out) and all its
   // groups, grouped and filtered as the diff was.
   Snapshot current;
   std::vector<Group> current_groups;

@@ -145,6 +145,23 @@ std::string render_html(const Snapshot& snap, const std::vector<Group>& groups);
 // highlighted with baseline -> current, then the groups that shrank.
 std::string render_html(const Diff& d);
 
+// pprof (docs/pprof.md): a gzip-compressed profile.proto, as `go tool pprof`
+// and other pprof readers take it; binary, for a file. One sample per group,
+// valued by its members, with its stack (inlined calls in their location),
+// the modules as mappings (build-ids) and labels (state; for goroutines the
+// wait reason and creator). Sample types: "threads", or for a Go program
+// "goroutines" then "threads" (each sample counts in its kind's column).
+struct PprofOptions {
+  bool go_runtime = false;               // also the Go runtime's own threads and goroutines (labelled go_runtime)
+};
+std::string render_pprof(const Snapshot& snap, const std::vector<Group>& groups, const PprofOptions& o = {});
+// A diff: the current groups (Diff::current_groups) as a snapshot's, plus
+// "grown_threads" (and "grown_goroutines") columns with each group's growth,
+// the type shown first; `go tool pprof -sample_index=threads` shows the counts.
+std::string render_pprof(const Diff& d);
+// Several snapshots: the last counts, and the growth of the groups that grew.
+std::string render_pprof(const Series& s);
+
 // Several snapshots: per group its count in each, grown groups first.
 std::string render_text(const Series& s, const TextOptions& o);
 std::string render_json(const Series& s);
