@@ -15,14 +15,15 @@ struct HangArgs {
   OutputArgs out;
 };
 
-// folded: the snapshot's stacks (as `stacks --format folded`), for a flame
-// graph of the hung process; the hang findings have no folded form.
+// folded and metrics: the snapshot's stacks (as `stacks --format folded` or
+// `--format metrics`); the hang findings have no such form.
 std::string render_hang(Format f, const threadleak::Snapshot& snap, const threadleak::HangReport& h,
                         const std::vector<threadleak::Group>& groups, bool color) {
   switch (f) {
     case Format::json: return threadleak::render_hang_json(snap, h);
     case Format::folded: return threadleak::render_folded(snap, groups);
     case Format::html: return threadleak::render_hang_html(snap, h, groups);
+    case Format::metrics: return threadleak::render_metrics(snap, groups, {});
     case Format::text: break;
   }
   return threadleak::render_hang_text(snap, h, {.color = color});

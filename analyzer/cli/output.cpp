@@ -12,8 +12,8 @@
 namespace cli {
 
 void add_format_options(CLI::App* cmd, FormatArgs& f, CLI::Option* json_flag) {
-  auto* fmt = cmd->add_option("--format", f.format, "report format: text, json, folded (flame graph input) or html")
-                  ->check(CLI::IsMember({"text", "json", "folded", "html"}));
+  auto* fmt = cmd->add_option("--format", f.format, "report format: text, json, folded (flame graph input), html or metrics (Prometheus text, docs/metrics.md)")
+                  ->check(CLI::IsMember({"text", "json", "folded", "html", "metrics"}));
   if (json_flag) fmt->excludes(json_flag);
   cmd->add_option("--color", f.color, "colour in text output: auto (a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -23,6 +23,7 @@ Format resolve(const FormatArgs& f, bool json) {
   if (json || f.format == "json") return Format::json;
   if (f.format == "folded") return Format::folded;
   if (f.format == "html") return Format::html;
+  if (f.format == "metrics") return Format::metrics;
   return Format::text;
 }
 
@@ -40,6 +41,11 @@ std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vect
     case Format::json: return threadleak::render_json(snap, groups);
     case Format::folded: return threadleak::render_folded(snap, groups);
     case Format::html: return threadleak::render_html(snap, groups);
+    case Format::metrics: {
+      threadleak::MetricsOptions m;
+      if (text.top) m.top = text.top;
+      return threadleak::render_metrics(snap, groups, m);
+    }
     case Format::text: break;
   }
   return threadleak::render_text(snap, groups, text);
@@ -50,6 +56,7 @@ std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Text
     case Format::json: return threadleak::render_json(d);
     case Format::folded: return threadleak::render_folded(d);
     case Format::html: return threadleak::render_html(d);
+    case Format::metrics: return threadleak::render_metrics(d.current, d.current_groups, {});   // the current state
     case Format::text: break;
   }
   return threadleak::render_text(d, text);

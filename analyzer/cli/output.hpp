@@ -1,5 +1,5 @@
 // Report formats and colour for the CLI's subcommands (stacks, diff, and any
-// later one such as hang): --format text|json|folded|html (--json is short
+// later one such as hang): --format text|json|folded|html|metrics (--json is short
 // for --format json), --color auto|always|never, NO_COLOR.
 //
 // A new subcommand calls add_format_options() on its CLI::App, then renders
@@ -20,7 +20,7 @@
 
 namespace cli {
 
-enum class Format { text, json, folded, html };
+enum class Format { text, json, folded, html, metrics };
 
 struct FormatArgs {
   std::string format = "text";
