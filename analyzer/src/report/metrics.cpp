@@ -4,6 +4,7 @@
 // one "other" series summing the rest, and process-level gauges. Label
 // values are escaped as both formats want (backslash, double quote,
 // newline), made valid UTF-8 and capped in length.
+#include <cmath>
 #include <cstdint>
 #include <map>
 
@@ -80,6 +81,9 @@ void sample(std::string& out, const char* name, const std::string& labels, doubl
   out += fmt::format("{}{} {}\n", name, labels, value);
 }
 
+// Seconds to the microsecond: "0.033166", not "0.033165953000000005".
+double microseconds(double seconds) { return std::round(seconds * 1e6) / 1e6; }
+
 std::string state_label(const Group& g) {
   return g.state == State::syscall ? "syscall:" + g.syscall_name : to_string(g.state);
 }
@@ -142,11 +146,11 @@ std::string render_metrics(const Snapshot& snap, const std::vector<Group>& group
   }
   if (snap.cost) {
     family(out, "threadleak_capture_duration_seconds", "How long taking the snapshot took.");
-    sample(out, "threadleak_capture_duration_seconds", process, snap.cost->capture_seconds);
+    sample(out, "threadleak_capture_duration_seconds", process, microseconds(snap.cost->capture_seconds));
     if (snap.cost->longest_pause_seconds) {
       family(out, "threadleak_capture_pause_seconds",
              "The longest any thread of the live process was held stopped by the capture.");
-      sample(out, "threadleak_capture_pause_seconds", process, *snap.cost->longest_pause_seconds);
+      sample(out, "threadleak_capture_pause_seconds", process, microseconds(*snap.cost->longest_pause_seconds));
     }
   }
   if (o.captured_unix_seconds) {
