@@ -57,6 +57,7 @@ MetricsServer::MetricsServer(const std::string& listen) : impl_(std::make_unique
   s.address = parse_listen(listen);
   // Two workers: a scraper's kept-alive connection leaves one for the next.
   s.server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  s.server.set_tcp_nodelay(true);   // the page in one go, not held back for the client's delayed ACK
   s.server.Get("/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
     std::shared_ptr<const MetricsPage> page;
     {
