@@ -14,6 +14,8 @@ packages=(
   zstd lz4 xz-utils                   # the tools the compressed-core tests compress with
   libprotobuf-dev protobuf-compiler zlib1g-dev   # --format pprof: profile.proto (lite runtime), gzip
   nlohmann-json3-dev libcli11-dev libfmt-dev
+  libcpp-httplib-dev                  # watch --metrics-listen's /metrics endpoint
+  prometheus                          # the metrics tests run their own prometheus and promtool (not the service)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb lldb-19 python3-lldb-19 python3 python3-jsonschema
   golang-go golang-uber-goleak-dev delve   # Go samples; dlv for the goroutine benchmark

@@ -49,6 +49,9 @@ int run_series(const DiffArgs& a) {
     case Format::html: write_output(threadleak::render_html(s), a.out.out); break;
     case Format::pprof: write_output(threadleak::render_pprof(s), a.out.out); break;
     case Format::text: write_output(threadleak::render_text(s, text), a.out.out); break;
+    case Format::metrics:
+      throw threadleak::Error("--format metrics: a series of snapshots has no metrics form; "
+                              "use `stacks --format metrics` on the last one");
   }
   return s.grew() ? 1 : 0;
 }

@@ -20,9 +20,9 @@ struct HangArgs {
   OutputArgs out;
 };
 
-// folded and pprof: the snapshot's stacks (as `stacks --format folded|pprof`),
-// for a flame graph or a profile of the hung process; the hang findings have
-// no form there.
+// folded, pprof and metrics: the snapshot's stacks (as `stacks --format
+// folded|pprof|metrics`), for a flame graph, a profile or a scrape of the
+// hung process; the hang findings have no form there.
 std::string render_hang(Format f, const threadleak::Snapshot& snap, const threadleak::HangReport& h,
                         const std::vector<threadleak::Group>& groups, bool color) {
   switch (f) {
@@ -30,6 +30,7 @@ std::string render_hang(Format f, const threadleak::Snapshot& snap, const thread
     case Format::folded: return threadleak::render_folded(snap, groups);
     case Format::pprof: return threadleak::render_pprof(snap, groups);
     case Format::html: return threadleak::render_hang_html(snap, h, groups);
+    case Format::metrics: return threadleak::render_metrics(snap, groups, {});
     case Format::text: break;
   }
   return threadleak::render_hang_text(snap, h, {.color = color});

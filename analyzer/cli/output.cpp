@@ -13,9 +13,10 @@ namespace cli {
 
 void add_format_options(CLI::App* cmd, FormatArgs& f, CLI::Option* json_flag) {
   auto* fmt = cmd->add_option("--format", f.format,
-                              "report format: text, json, folded (flame graph input), html or pprof (gzip-compressed "
-                              "profile.proto for go tool pprof; needs -o FILE or a redirected stdout)")
-                  ->check(CLI::IsMember({"text", "json", "folded", "html", "pprof"}));
+                              "report format: text, json, folded (flame graph input), html, pprof (gzip-compressed "
+                              "profile.proto for go tool pprof; needs -o FILE or a redirected stdout) or metrics "
+                              "(Prometheus text, docs/metrics.md)")
+                  ->check(CLI::IsMember({"text", "json", "folded", "html", "pprof", "metrics"}));
   if (json_flag) fmt->excludes(json_flag);
   cmd->add_option("--color", f.color, "colour in text output: auto (a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -26,6 +27,7 @@ Format resolve(const FormatArgs& f, bool json) {
   if (f.format == "folded") return Format::folded;
   if (f.format == "html") return Format::html;
   if (f.format == "pprof") return Format::pprof;
+  if (f.format == "metrics") return Format::metrics;
   return Format::text;
 }
 
@@ -44,6 +46,11 @@ std::string render(Format fmt, const threadleak::Snapshot& snap, const std::vect
     case Format::folded: return threadleak::render_folded(snap, groups);
     case Format::html: return threadleak::render_html(snap, groups);
     case Format::pprof: return threadleak::render_pprof(snap, groups, {.go_runtime = text.show_go_runtime});
+    case Format::metrics: {
+      threadleak::MetricsOptions m;
+      if (text.top) m.top = text.top;
+      return threadleak::render_metrics(snap, groups, m);
+    }
     case Format::text: break;
   }
   return threadleak::render_text(snap, groups, text);
@@ -55,6 +62,7 @@ std::string render(Format fmt, const threadleak::Diff& d, const threadleak::Text
     case Format::folded: return threadleak::render_folded(d);
     case Format::html: return threadleak::render_html(d);
     case Format::pprof: return threadleak::render_pprof(d);
+    case Format::metrics: return threadleak::render_metrics(d.current, d.current_groups, {});   // the current state
     case Format::text: break;
   }
   return threadleak::render_text(d, text);

@@ -1,6 +1,6 @@
 // Report formats and colour for the CLI's subcommands (stacks, diff, and any
-// later one such as hang): --format text|json|folded|html|pprof (--json is
-// short for --format json), --color auto|always|never, NO_COLOR.
+// later one such as hang): --format text|json|folded|html|pprof|metrics
+// (--json is short for --format json), --color auto|always|never, NO_COLOR.
 //
 // A new subcommand calls add_format_options() on its CLI::App, then renders
 // with render() (or, for a report type of its own, picks by resolve()):
@@ -20,7 +20,7 @@
 
 namespace cli {
 
-enum class Format { text, json, folded, html, pprof };
+enum class Format { text, json, folded, html, pprof, metrics };
 
 struct FormatArgs {
   std::string format = "text";

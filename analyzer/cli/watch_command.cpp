@@ -4,6 +4,8 @@
 // across the last K snapshots. SIGINT and SIGTERM are blocked and only
 // waited for between snapshots, so Ctrl-C never lands mid-freeze: the
 // target is always thawed and detached before the command exits.
+// --metrics-listen serves the latest snapshot's metrics over HTTP and
+// --metrics-file writes them after every snapshot (docs/metrics.md).
 #include <signal.h>
 
 #include <cerrno>
@@ -20,6 +22,7 @@
 
 #include "commands.hpp"
 #include "diagnostics.hpp"
+#include "metrics_server.hpp"
 #include "options.hpp"
 
 namespace cli {
@@ -39,6 +42,9 @@ struct WatchArgs {
   std::size_t window = 3;      // K: a group must rise across the last K snapshots
   std::size_t min_growth = 1;
   std::string group_by = "pc";
+  std::string metrics_listen;  // HOST:PORT
+  std::string metrics_file;
+  std::size_t metrics_top = 50;
 };
 
 // "30s", "500ms", "2m", "1h", "1.5s"; a bare number is seconds.
@@ -116,6 +122,33 @@ std::string top_function(const threadleak::Group& g) {
 }
 
 // Prints one line per group that rose across the window and grew just now.
+// Where the latest snapshot's metrics go: an HTTP endpoint, a file, both or neither.
+class MetricsOut {
+ public:
+  explicit MetricsOut(const WatchArgs& a) : file_(a.metrics_file), top_(a.metrics_top) {
+    if (a.metrics_listen.empty()) return;
+    server_ = std::make_unique<MetricsServer>(a.metrics_listen);
+    say("serving metrics at " + server_->url());
+  }
+  void publish(const threadleak::Snapshot& snap, const std::vector<threadleak::Group>& groups) {
+    if (!server_ && file_.empty()) return;
+    threadleak::MetricsOptions o;
+    o.top = top_;
+    o.captured_unix_seconds =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string prometheus = threadleak::render_metrics(snap, groups, o);
+    if (!file_.empty()) write_atomically(file_, prometheus);
+    if (!server_) return;
+    o.openmetrics = true;
+    server_->publish({std::move(prometheus), threadleak::render_metrics(snap, groups, o)});
+  }
+
+ private:
+  std::string file_;
+  std::size_t top_;
+  std::unique_ptr<MetricsServer> server_;
+};
+
 bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadleak::DiffOptions& opts) {
   if (window.size() < 2) return false;
   threadleak::Series s = threadleak::series(std::vector<threadleak::Snapshot>(window.begin(), window.end()), opts);
@@ -142,7 +175,8 @@ int run_watch(const WatchArgs& a) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before capture starts any worker thread
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // before capture or the server starts any worker thread
+  MetricsOut metrics(a);
   std::deque<threadleak::Snapshot> window;
   bool grew = false;
   std::size_t taken = 0;
@@ -152,8 +186,10 @@ int run_watch(const WatchArgs& a) {
     ++taken;
     warn_all(snap.warnings);
     std::string saved = saver.save(snap);
-    say(fmt::format("snapshot {}: {} threads in {} groups{}", taken, snap.threads.size(),
-                    threadleak::group(snap, opts.grouping).size(), saved.empty() ? "" : ", saved to " + saved));
+    auto groups = threadleak::group(snap, opts.grouping);
+    metrics.publish(snap, groups);
+    say(fmt::format("snapshot {}: {} threads in {} groups{}", taken, snap.threads.size(), groups.size(),
+                    saved.empty() ? "" : ", saved to " + saved));
     window.push_back(std::move(snap));
     if (window.size() > a.window) window.pop_front();
     grew = report_growth(window, opts) || grew;
@@ -180,6 +216,16 @@ Command add_watch_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_group_by_option(cmd, args->group_by);
+  cmd->add_option("--metrics-listen", args->metrics_listen,
+                  "serve the latest snapshot's metrics at http://HOST:PORT/metrics (port 0: a free one, "
+                  "printed); a scrape never triggers a capture (docs/metrics.md)");
+  cmd->add_option("--metrics-file", args->metrics_file,
+                  "after every snapshot, write its metrics to FILE atomically (node_exporter's textfile "
+                  "collector: FILE in its directory, ending in .prom)");
+  cmd->add_option("--metrics-top", args->metrics_top,
+                  "the largest N groups get a series each; the rest are summed in fingerprint=\"other\"")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   return {cmd, [args] { return run_watch(*args); }};
 }
 

@@ -1,4 +1,5 @@
 // capture(): source -> unwind -> symbolize -> classify, into a Snapshot.
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <thread>
@@ -111,6 +112,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   Snapshot s;
   std::tie(s.source, s.origin, s.pid, s.executable, s.captured_at, s.crash) =
       std::tie(t.kind, t.origin, t.pid, t.executable, t.captured_at, t.crash);
+  if (t.longest_pause_ms) s.cost = Snapshot::Cost{0, *t.longest_pause_ms / 1e3};
   s.modules = list_modules(t.dwfl.get());
   for (const RawStack& st : stacks) sym.prepare(st.frames);   // whatever the worker has not seen
   timer.mark("symbolize distinct pcs");
@@ -152,7 +154,9 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
 }  // namespace
 }  // namespace detail
 
-Capture capture_holding(const Source& src, const CaptureOptions& opts) {
+namespace {
+
+Capture capture_untimed(const Source& src, const CaptureOptions& opts) {
   using namespace detail;
   Capture c;
   switch (src.kind) {
@@ -181,6 +185,20 @@ Capture capture_holding(const Source& src, const CaptureOptions& opts) {
   c.snapshot = analyze_target(*t, opts);
   c.snapshot.coredump = coredump_from_name(src.file);
   c.held = std::move(t);
+  return c;
+}
+
+}  // namespace
+
+Capture capture_holding(const Source& src, const CaptureOptions& opts) {
+  auto t0 = std::chrono::steady_clock::now();
+  Capture c = capture_untimed(src, opts);
+  if (c.snapshot.source != "snapshot") {
+    Snapshot::Cost cost;
+    cost.capture_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (c.snapshot.cost) cost.longest_pause_seconds = c.snapshot.cost->longest_pause_seconds;
+    c.snapshot.cost = cost;
+  }
   return c;
 }
 

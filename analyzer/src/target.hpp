@@ -66,6 +66,7 @@ struct Target {
   int pid = 0;
   std::string executable;
   std::string captured_at;
+  std::optional<double> longest_pause_ms;  // live: the longest any thread was held stopped
   std::uint64_t entry = 0;          // AT_ENTRY: identifies the main executable's module
   std::vector<RawThread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;

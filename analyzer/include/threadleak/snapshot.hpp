@@ -139,6 +139,15 @@ struct Snapshot {
   // Go programs: timers pending in the runtime's Ps at capture (time.Sleep,
   // time.After, tickers); nullopt when not a Go program or not readable.
   std::optional<std::uint64_t> go_timers;
+  // What taking it cost: the capture's wall time and, for a live process,
+  // the longest any of its threads was held stopped (from its interrupt to
+  // its detach). Set by capture() for cores, live processes and the debugger
+  // feed; not saved in snapshot files.
+  struct Cost {
+    double capture_seconds = 0;
+    std::optional<double> longest_pause_seconds;
+  };
+  std::optional<Cost> cost;
 };
 
 }  // namespace threadleak

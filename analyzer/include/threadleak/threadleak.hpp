@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -161,6 +162,25 @@ std::string render_pprof(const Snapshot& snap, const std::vector<Group>& groups,
 std::string render_pprof(const Diff& d);
 // Several snapshots: the last counts, and the growth of the groups that grew.
 std::string render_pprof(const Series& s);
+
+// Metrics for Prometheus (docs/metrics.md): per group a gauge
+// threadleak_group_members{fingerprint,state,function,kind,executable} for
+// the largest `top` groups plus one fingerprint="other" series summing the
+// rest (so the series count stays bounded), and per process
+// threadleak_groups, threadleak_threads, threadleak_goroutines (Go),
+// threadleak_capture_duration_seconds and threadleak_capture_pause_seconds
+// (live) from Snapshot::cost. Label values are escaped, made valid UTF-8
+// and cut at 256 bytes.
+//
+//   threadleak::MetricsOptions o;
+//   o.top = 20;
+//   std::string page = threadleak::render_metrics(snap, threadleak::group(snap, {}), o);
+struct MetricsOptions {
+  std::size_t top = 50;                      // groups with a series of their own
+  bool openmetrics = false;                  // OpenMetrics 1.0 text (ends "# EOF") instead of Prometheus text 0.0.4
+  std::optional<double> captured_unix_seconds;  // adds threadleak_snapshot_timestamp_seconds
+};
+std::string render_metrics(const Snapshot& snap, const std::vector<Group>& groups, const MetricsOptions& o);
 
 // Several snapshots: per group its count in each, grown groups first.
 std::string render_text(const Series& s, const TextOptions& o);

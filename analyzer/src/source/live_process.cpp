@@ -466,6 +466,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
                     copied_ms - frozen_ms, bytes >> 10, ms_since(t0) - copied_ms, longest_hold_ms));
   }
   if (t->threads.empty()) throw Error(who(pid) + ": process exited during the snapshot", ErrorKind::target_vanished);
+  t->longest_pause_ms = longest_hold_ms;
   std::string maps = read_small_file(proc + "/maps", kMaxMapsBytes);
   read_thread_names(*t, proc);
   t->memory = std::make_unique<LiveMemory>(std::move(copies), std::move(futexes));
