@@ -23,6 +23,7 @@
 #include <sys/un.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -32,6 +33,17 @@
 namespace {
 
 sample::Registry g_blocked;
+volatile long g_sink;   // a use of each call's result: no tail call hides the wait_ function
+
+// Retries on EINTR, as a real server does: a ptrace stop (a live snapshot)
+// makes epoll_wait fail with EINTR even without a signal handler
+// (signal(7), "Interruption of system calls ... by stop signals").
+template <typename Call>
+long retry(Call call) {
+  long r;
+  while ((r = call()) < 0 && errno == EINTR) {}
+  return r;
+}
 
 [[noreturn]] void die(const char* what) {
   std::perror(what);
@@ -41,44 +53,46 @@ sample::Registry g_blocked;
 __attribute__((noinline)) void wait_pipe(int fd) {
   g_blocked.add(sample::gettid());
   char c;
-  (void)!::read(fd, &c, 1);
+  g_sink = retry([&] { return ::read(fd, &c, 1); });
 }
 
 __attribute__((noinline)) void wait_recv(int fd) {
   g_blocked.add(sample::gettid());
   char c;
-  (void)!::recv(fd, &c, 1, 0);
+  g_sink = retry([&] { return ::recv(fd, &c, 1, 0); });
 }
 
 __attribute__((noinline)) void wait_unix(int fd) {
   g_blocked.add(sample::gettid());
   char c;
-  (void)!::recv(fd, &c, 1, 0);
+  g_sink = retry([&] { return ::recv(fd, &c, 1, 0); });
 }
 
 __attribute__((noinline)) void wait_accept(int fd) {
   g_blocked.add(sample::gettid());
-  (void)!::accept(fd, nullptr, nullptr);
+  g_sink = retry([&] { return ::accept(fd, nullptr, nullptr); });
 }
 
 __attribute__((noinline)) void wait_epoll(int epfd) {
   g_blocked.add(sample::gettid());
   epoll_event ev[4];
-  (void)!::epoll_wait(epfd, ev, 4, -1);
+  g_sink = retry([&] { return ::epoll_wait(epfd, ev, 4, -1); });
 }
 
 __attribute__((noinline)) void wait_poll(int a, int b) {
   g_blocked.add(sample::gettid());
   pollfd fds[3] = {{a, POLLIN, 0}, {-1, POLLIN, 0}, {b, POLLIN, 0}};   // poll skips the -1
-  (void)!::poll(fds, 3, -1);
+  g_sink = retry([&] { return ::poll(fds, 3, -1); });
 }
 
 __attribute__((noinline)) void wait_select(int fd) {
   g_blocked.add(sample::gettid());
   fd_set set;
-  FD_ZERO(&set);
-  FD_SET(fd, &set);
-  (void)!::select(fd + 1, &set, nullptr, nullptr, nullptr);
+  g_sink = retry([&] {
+    FD_ZERO(&set);
+    FD_SET(fd, &set);
+    return ::select(fd + 1, &set, nullptr, nullptr, nullptr);
+  });
 }
 
 std::uint64_t inode(int fd) {
