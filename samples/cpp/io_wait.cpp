@@ -3,6 +3,8 @@
 //   wait_pipe    read() on the read end of a pipe
 //   wait_recv    recv() on a TCP socket connected to the sample's own
 //                listener on 127.0.0.1 (--recv N threads on the same socket)
+//   wait_conn    with --conns N: N threads, each in recv() on a connection
+//                of its own to that listener (distinct endpoints, one stack)
 //   wait_unix    recv() on the accepted end of an abstract UNIX socket
 //   wait_accept  accept() on a second TCP listener
 //   wait_epoll   epoll_wait() on an epoll set of a pipe and a UDP socket
@@ -10,13 +12,14 @@
 //   wait_select  select() on a pipe
 // The main thread reads stdin. Nothing is ever sent, so every thread stays.
 //
-//   io_wait [--recv N]
+//   io_wait [--recv N] [--conns N]
 // prints one line, "ready" and then NAME=VALUE pairs: the fds, the ports
 // and the pipe inodes a resolution must find (see tests/e2e/io_wait_test.cpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +60,12 @@ __attribute__((noinline)) void wait_pipe(int fd) {
 }
 
 __attribute__((noinline)) void wait_recv(int fd) {
+  g_blocked.add(sample::gettid());
+  char c;
+  g_sink = retry([&] { return ::recv(fd, &c, 1, 0); });
+}
+
+__attribute__((noinline)) void wait_conn(int fd) {
   g_blocked.add(sample::gettid());
   char c;
   g_sink = retry([&] { return ::recv(fd, &c, 1, 0); });
@@ -154,9 +163,15 @@ std::array<int, 2> make_pipe() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int recv_threads = 1;
-  for (int i = 1; i + 1 < argc; i += 2)
+  int recv_threads = 1, conns = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--recv") recv_threads = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--conns") conns = std::atoi(argv[i + 1]);
+  }
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;   // two descriptors per connection
+  ::setrlimit(RLIMIT_NOFILE, &files);
   auto pipe = make_pipe(), epoll_pipe = make_pipe(), poll_pipe = make_pipe(), select_pipe = make_pipe();
   int listener = bound_inet(SOCK_STREAM), client = connected_tcp(listener);
   int served = ::accept(listener, nullptr, nullptr);   // held open, never written to
@@ -179,6 +194,11 @@ int main(int argc, char** argv) {
   threads.emplace_back(wait_epoll, epfd);
   threads.emplace_back(wait_poll, poll_pipe[0], unix_client);
   threads.emplace_back(wait_select, select_pipe[0]);
+  for (int i = 0; i < conns; ++i) {
+    int fd = connected_tcp(listener);
+    if (::accept(listener, nullptr, nullptr) < 0) die("accept");
+    threads.emplace_back(wait_conn, fd);
+  }
   g_blocked.wait_blocked(threads.size());
 
   std::ostringstream ready;

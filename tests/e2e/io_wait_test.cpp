@@ -182,3 +182,40 @@ TEST(CoreDescriptors, ACoreSaysOnceThatItHasNone) {
   auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", core});
   EXPECT_NE(r.out.find("\nnote: 10 threads are in I/O calls"), std::string::npos) << r.out;
 }
+
+// Members of one group on different descriptors: one line per distinct
+// set, the first four shown.
+TEST(LiveDescriptors, DistinctEndpointsAreSummarized) {
+  Proc p({tl_test::sample_bin("io_wait"), "--conns", "5"});
+  std::string ready = p.expect("ready");
+  p.wait_reading_stdin();
+  json j = tl_test::threadleak_json({"stacks", "--pid", std::to_string(p.pid())});
+  std::string listen_port = parse_ready(ready).at("recv").at(2);
+  bool seen = false;
+  for (const auto& g : j.at("groups")) {
+    if (own_name(g.at("frames")) != "wait_conn") continue;
+    seen = true;
+    ASSERT_EQ(g.at("count"), 5);
+    ASSERT_EQ(g.at("waits_on").size(), 5u);
+    for (const auto& w : g.at("waits_on")) {
+      ASSERT_EQ(w.at("members").size(), 1u);
+      ASSERT_EQ(w.at("descriptors").size(), 1u);
+      std::string d = w.at("descriptors")[0].at("description");
+      EXPECT_EQ(w.at("descriptors")[0].at("kind"), "tcp");
+      EXPECT_EQ(d.substr(d.find(" -> ")), " -> 127.0.0.1:" + listen_port + " ESTABLISHED") << d;
+    }
+  }
+  EXPECT_TRUE(seen);
+  auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", "--pid", std::to_string(p.pid())});
+  auto at = r.out.find("    5 threads in recvfrom on 5 distinct descriptor sets:\n");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::istringstream lines(r.out.substr(at));
+  std::string line;
+  std::getline(lines, line);
+  for (int i = 0; i < 4; ++i) {
+    std::getline(lines, line);
+    EXPECT_EQ(line.rfind("      1 on tcp 127.0.0.1:", 0), 0u) << line;
+  }
+  std::getline(lines, line);
+  EXPECT_EQ(line, "      ... 1 more sets (--json lists them)");
+}
