@@ -88,17 +88,20 @@ const char* unix_state(unsigned st, bool listening) {
 void parse_inet_table(const std::string& text, const std::string& kind, bool v6,
                       std::unordered_map<std::uint64_t, NetSocket>& out) {
   const bool tcp = kind.rfind("tcp", 0) == 0;
-  for (const std::string& line : split_lines(text)) {
-    std::istringstream in(line);
-    std::string sl, local, remote, st_hex, queues, timer, retr, uid, timeout;
-    unsigned long long ino = 0;
-    if (!(in >> sl >> local >> remote >> st_hex >> queues >> timer >> retr >> uid >> timeout >> ino)) continue;
-    if (sl.empty() || sl.back() != ':' || ino == 0) continue;   // the header, or a socket being torn down
+  for (std::size_t pos = 0, eol; pos < text.size(); pos = eol + 1) {
+    eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    // sscanf, not a stream per line: a busy host lists thousands of sockets.
+    char local[64], remote[64];
     unsigned st = 0;
-    if (std::sscanf(st_hex.c_str(), "%x", &st) != 1) continue;
-    if (inet_endpoint(local, v6).empty()) continue;
-    out[ino] = {kind, inet_description(local, remote, tcp ? st : 0, tcp, v6)};
-    if (tcp && st == kListen) out[ino].description = inet_endpoint(local, v6) + " LISTEN";
+    unsigned long long ino = 0;
+    if (std::sscanf(text.c_str() + pos, " %*u: %63s %63s %x %*s %*s %*s %*u %*u %llu", local, remote, &st, &ino) != 4)
+      continue;   // the header
+    if (ino == 0) continue;   // a socket being torn down (TIME_WAIT, ...)
+    std::string here = inet_endpoint(local, v6);
+    if (here.empty()) continue;
+    if (tcp && st == kListen) out[ino] = {kind, here + " LISTEN"};
+    else out[ino] = {kind, inet_description(local, remote, st, tcp, v6)};
   }
 }
 
@@ -119,17 +122,18 @@ void parse_unix_table(const std::string& text, std::unordered_map<std::uint64_t,
 }
 
 const NetSocket* ProcNet::find(std::uint64_t ino) {
-  if (!read_) {
-    read_ = true;
-    std::string net = "/proc/" + std::to_string(pid_) + "/net/";
-    parse_inet_table(read_small_file(net + "tcp", kMaxTableBytes), "tcp", false, sockets_);
-    parse_inet_table(read_small_file(net + "tcp6", kMaxTableBytes), "tcp6", true, sockets_);
-    parse_inet_table(read_small_file(net + "udp", kMaxTableBytes), "udp", false, sockets_);
-    parse_inet_table(read_small_file(net + "udp6", kMaxTableBytes), "udp6", true, sockets_);
-    parse_unix_table(read_small_file(net + "unix", kMaxTableBytes), sockets_);
+  // Table by table, each read only when the ones read so far do not list
+  // the inode: a TCP server's sockets are all in the first.
+  static constexpr struct { const char* name; bool v6; } kTables[] = {
+      {"tcp", false}, {"tcp6", true}, {"udp", false}, {"udp6", true}, {"unix", false}};
+  for (;;) {
+    if (auto it = sockets_.find(ino); it != sockets_.end()) return &it->second;
+    if (next_ == std::size(kTables)) return nullptr;
+    const auto& t = kTables[next_++];
+    std::string text = read_small_file("/proc/" + std::to_string(pid_) + "/net/" + t.name, kMaxTableBytes);
+    if (next_ == std::size(kTables)) parse_unix_table(text, sockets_);
+    else parse_inet_table(text, t.name, t.v6, sockets_);
   }
-  auto it = sockets_.find(ino);
-  return it == sockets_.end() ? nullptr : &it->second;
 }
 
 }  // namespace threadleak::detail

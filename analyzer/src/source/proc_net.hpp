@@ -29,12 +29,13 @@ class ProcNet {
  public:
   explicit ProcNet(int pid) : pid_(pid) {}
   // The socket of inode `ino`, or nullptr if no table lists it (another
-  // family: netlink, packet, ...). The tables are read once, on first use.
+  // family: netlink, packet, ...). Each table is read once, the first time
+  // a lookup misses in the ones read before it.
   const NetSocket* find(std::uint64_t ino);
 
  private:
   int pid_;
-  bool read_ = false;
+  std::size_t next_ = 0;   // the next table to read
   std::unordered_map<std::uint64_t, NetSocket> sockets_;
 };
 
