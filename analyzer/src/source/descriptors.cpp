@@ -34,7 +34,7 @@
 namespace threadleak::detail {
 namespace {
 
-constexpr std::uint64_t kMaxPollFds = 4096;     // per thread; larger sets are cut
+constexpr std::uint64_t kMaxPollFds = 4096;     // per thread, poll and epoll sets; larger sets are cut
 constexpr std::uint64_t kMaxSelectFds = 65536;  // bits per fd_set read
 constexpr std::size_t kMaxFdinfoBytes = 1u << 20;
 
@@ -162,7 +162,9 @@ std::vector<Descriptor> thread_descriptors(const UserRegs& r, Args args, Resolve
       int epfd = static_cast<int>(r.rdi);
       out.push_back(res.resolve(epfd));
       if (out.back().kind != "epoll") break;
-      for (int fd : res.watched(epfd)) {
+      std::vector<int> fds = res.watched(epfd);
+      if (fds.size() > kMaxPollFds) fds.resize(kMaxPollFds);
+      for (int fd : fds) {
         out.push_back(res.resolve(fd));
         out.back().watched_by = epfd;
       }
