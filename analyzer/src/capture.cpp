@@ -13,6 +13,7 @@
 #include "source/coredump_name.hpp"
 #include "source/debuginfod.hpp"
 #include "source/debugger_feed.hpp"
+#include "source/descriptors.hpp"
 #include "source/open.hpp"
 #include "source/wait_targets.hpp"
 #include "symbol_preload.hpp"
@@ -144,6 +145,8 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("goroutines");
   find_wait_targets(t, s);
   timer.mark("wait targets");
+  find_descriptors(t, s);   // a live process is running again by now: /proc is read after the thaw
+  timer.mark("descriptors");
   for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())

@@ -71,12 +71,31 @@ std::string grouping_key(const Thread& t, GroupBy by) {
   return key;
 }
 
+// The members waiting on exactly the same descriptors share an entry of
+// Group::waits_on; `index` finds it by group and descriptor set.
+void add_wait(Group& g, const Thread& t, std::unordered_map<std::string, std::size_t>& index) {
+  std::string key = fmt::format("{}", fmt::ptr(&g));
+  for (const Descriptor& d : t.descriptors)
+    fmt::format_to(std::back_inserter(key), "\n{}\t{}\t{}\t{}", d.fd, d.kind, d.description, d.watched_by.value_or(-1));
+  auto [it, fresh] = index.try_emplace(std::move(key), g.waits_on.size());
+  if (fresh) g.waits_on.push_back({t.descriptors, {}});
+  g.waits_on[it->second].members.push_back(t.member_id());
+}
+
+void sort_waits(std::vector<DescriptorWait>& waits) {
+  for (DescriptorWait& w : waits) std::sort(w.members.begin(), w.members.end());
+  std::sort(waits.begin(), waits.end(), [](const DescriptorWait& a, const DescriptorWait& b) {
+    return a.members.size() != b.members.size() ? a.members.size() > b.members.size() : a.members < b.members;
+  });
+}
+
 }  // namespace
 
 std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
   // Hashed, not ordered: keys of one stack shape share long prefixes, which
   // an ordered map compares over and over.
   std::unordered_map<std::string, Group> by_key;
+  std::unordered_map<std::string, std::size_t> waits;   // add_wait's index
   for (const Thread& t : snap.threads) {
     auto [it, fresh] = by_key.try_emplace(grouping_key(t, opts.by));
     Group& g = it->second;
@@ -93,11 +112,13 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
     }
     g.go_runtime = (fresh || g.go_runtime) && t.go_runtime;
     g.members.push_back(id);
+    if (!t.descriptors.empty()) add_wait(g, t, waits);
   }
   std::vector<Group> out;
   out.reserve(by_key.size());
   for (auto& [key, g] : by_key) {
     std::sort(g.members.begin(), g.members.end());
+    sort_waits(g.waits_on);
     out.push_back(std::move(g));
   }
   // Largest first; ties in signature order, so the output is deterministic.

@@ -32,6 +32,13 @@ struct GroupOptions {
   GroupBy by = GroupBy::pc;
 };
 
+// Members of a group that wait on the same descriptors (Thread::descriptors,
+// live captures only): one entry per distinct set.
+struct DescriptorWait {
+  std::vector<Descriptor> descriptors;
+  std::vector<std::int64_t> members;  // sorted TIDs
+};
+
 struct Group {
   std::string signature;         // stable key; equal signatures = same stack
   State state = State::unknown;  // the state of the group's threads (the most common one)
@@ -43,6 +50,7 @@ struct Group {
   std::optional<Frame> created_by;
   bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
   bool leaked_by_gc = false;     // goroutines the Go GC proved leaked (part of the wait reason, so of the key)
+  std::vector<DescriptorWait> waits_on;  // what its I/O waits are on, most members first; empty: none known
   std::size_t count() const { return members.size(); }
 };
 

@@ -75,6 +75,20 @@ struct WaitTarget {
                                  // (Go: futex is the runtime semaphore, &m.sema; layout "go-dwarf")
 };
 
+// A descriptor a thread blocked in I/O waits on: the fd argument of its
+// read/recv/accept/connect/write, the fds of its poll/select sets, or its
+// epoll fd and the fds that epoll set watches. Resolved from /proc/PID/fd
+// and /proc/PID/net/* just after a live capture (docs/descriptors.md); a
+// core holds no descriptors.
+struct Descriptor {
+  int fd = -1;
+  std::string kind;              // "tcp", "tcp6", "udp", "udp6", "unix", "socket" (other families),
+                                 // "pipe", "file", "epoll", "eventfd", "timerfd", "signalfd", "anon",
+                                 // "other", "closed" (no longer open when resolved)
+  std::string description;       // "127.0.0.1:41234 -> 127.0.0.1:5432 ESTABLISHED", a path, "pipe:[4711]"
+  std::optional<int> watched_by; // set on the fds an epoll set watches: that epoll fd
+};
+
 struct Thread {
   int tid = 0;                   // OS thread id; for a goroutine, the thread it runs on (0 if parked)
   std::string name;              // comm, "" when unknown
@@ -95,6 +109,7 @@ struct Thread {
   bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
   bool leaked_by_gc = false;     // Go 1.26+: the GC proved no one can wake it (status _Gleaked); wait_reason ends in " (leaked)"
   std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
+  std::vector<Descriptor> descriptors;   // I/O waits of a live capture: what its fds are
 
   // Its id as a member of a group: the goroutine id of a goroutine, else the TID.
   std::int64_t member_id() const { return kind == Kind::goroutine ? goid : tid; }
@@ -136,6 +151,8 @@ struct Snapshot {
   std::optional<CrashInfo> crash;
   std::optional<Coredump> coredump;   // when the core's file name is in systemd-coredump's layout
   std::vector<std::string> warnings;  // partial-answer notes for the reader
+  std::vector<std::string> notes;     // facts for the reader that are no fault of the input
+                                      // (a core's I/O waits: descriptors are not in a core)
   // Go programs: timers pending in the runtime's Ps at capture (time.Sleep,
   // time.After, tickers); nullopt when not a Go program or not readable.
   std::optional<std::uint64_t> go_timers;

@@ -21,6 +21,18 @@ nlohmann::json group_json(const Group& g) {
     if (g.leaked_by_gc) j["leaked_by_gc"] = true;
   }
   if (g.go_runtime) j["go_runtime"] = true;
+  if (!g.waits_on.empty()) {
+    nlohmann::json ws = nlohmann::json::array();
+    for (const DescriptorWait& w : g.waits_on) {
+      nlohmann::json ds = nlohmann::json::array();
+      for (const Descriptor& d : w.descriptors) {
+        ds.push_back({{"fd", d.fd}, {"kind", d.kind}, {"description", d.description}});
+        if (d.watched_by) ds.back()["watched_by"] = *d.watched_by;
+      }
+      ws.push_back({{"members", w.members}, {"descriptors", std::move(ds)}});
+    }
+    j["waits_on"] = std::move(ws);
+  }
   return j;
 }
 
@@ -57,6 +69,7 @@ namespace {
 nlohmann::json stacks_json(const Snapshot& snap, const std::vector<Group>& groups) {
   nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "stacks"}, {"process", process_json(snap)},
                       {"warnings", snap.warnings}};
+  if (!snap.notes.empty()) j["notes"] = snap.notes;
   nlohmann::json gs = nlohmann::json::array();
   for (const auto& g : groups) gs.push_back(detail::group_json(g));
   j["groups"] = std::move(gs);

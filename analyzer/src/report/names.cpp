@@ -33,6 +33,34 @@ const Thread* find_thread(const Snapshot& s, int tid) {
   return it != s.threads.end() && it->tid == tid ? &*it : nullptr;
 }
 
+namespace {
+std::string descriptor_text(const Descriptor& d) {
+  if (d.kind == "closed") return fmt::format("fd {} (closed since the capture)", d.fd);
+  bool socket = d.kind == "tcp" || d.kind == "tcp6" || d.kind == "udp" || d.kind == "udp6" || d.kind == "unix";
+  return fmt::format("{}{} (fd {})", socket ? d.kind + " " : "", d.description, d.fd);
+}
+}  // namespace
+
+std::string descriptors_text(const std::vector<Descriptor>& ds, std::size_t max) {
+  std::string s, sep;
+  std::size_t shown = 0;
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    const Descriptor& d = ds[i];
+    if (shown == max) return s + fmt::format(", +{} more", ds.size() - i);
+    s += sep;
+    sep = ", ";
+    if (d.kind == "epoll" && !d.watched_by) {   // its watched fds follow it
+      std::size_t watched = std::count_if(ds.begin(), ds.end(), [&](const Descriptor& w) { return w.watched_by == d.fd; });
+      s += fmt::format("epoll fd {} watching {}", d.fd, plural(watched, "fd"));
+      if (watched) sep = ": ";
+      continue;
+    }
+    s += descriptor_text(d);
+    ++shown;
+  }
+  return s;
+}
+
 std::size_t growth(const Diff& d, const DiffEntry& e) {
   if (d.same_process) return e.new_members.size();
   return e.current > e.baseline ? e.current - e.baseline : 0;

@@ -40,6 +40,11 @@ std::string id_list(const std::vector<Id>& ids, std::size_t max, std::string_vie
   return s;
 }
 
+// One descriptor set of an I/O wait, for people: "tcp 127.0.0.1:41234 ->
+// 127.0.0.1:5432 ESTABLISHED (fd 5)"; an epoll set as "epoll fd 7 watching
+// ..."; at most `max` descriptors, then "+N more".
+std::string descriptors_text(const std::vector<Descriptor>& ds, std::size_t max = 4);
+
 // How much a diff entry grew: new TIDs for one process, else the count rise.
 std::size_t growth(const Diff& d, const DiffEntry& e);
 

@@ -49,12 +49,28 @@ std::string created_by(const Group& g) {
   return g.created_by ? fmt::format("    created by {}{}\n", g.created_by->function, where(*g.created_by)) : "";
 }
 
+// "    12 threads in recvfrom on tcp A -> B ESTABLISHED (fd 5)"; members
+// waiting on different descriptors: one line per distinct set, largest first.
+std::string waits_on_text(const Group& g) {
+  constexpr std::size_t kMaxSets = 4;
+  if (g.waits_on.empty()) return "";
+  std::size_t n = 0;
+  for (const DescriptorWait& w : g.waits_on) n += w.members.size();
+  std::string head = fmt::format("    {} in {} on ", plural(n, "thread"), g.syscall_name);
+  if (g.waits_on.size() == 1) return head + detail::descriptors_text(g.waits_on[0].descriptors) + "\n";
+  std::string s = head + fmt::format("{} distinct descriptor sets:\n", g.waits_on.size());
+  for (std::size_t i = 0; i < g.waits_on.size() && i < kMaxSets; ++i)
+    s += fmt::format("      {} on {}\n", g.waits_on[i].members.size(), detail::descriptors_text(g.waits_on[i].descriptors));
+  if (g.waits_on.size() > kMaxSets) s += fmt::format("      ... {} more sets (--json lists them)\n", g.waits_on.size() - kMaxSets);
+  return s;
+}
+
 std::string group_block(const Group& g, const TextOptions& o) {
   if (g.kind == Kind::goroutine)
     return "\n" + goroutine_head(g, g.count(), "goroutines " + id_list(g.members, o.max_tids), o.color) +
            detail::stack_text(g.frames, o.color) + created_by(g);
   return fmt::format("\n{} in state {}: TIDs {}\n", plural(g.count(), "thread"), label(g, o.color),
-                     id_list(g.members, o.max_tids)) + detail::stack_text(g.frames, o.color);
+                     id_list(g.members, o.max_tids)) + waits_on_text(g) + detail::stack_text(g.frames, o.color);
 }
 
 std::string headline(const Snapshot& snap, std::size_t groups) {
@@ -87,6 +103,7 @@ std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, 
     out += fmt::format("crashed: thread {} took {}{}\n", snap.crash->tid, snap.crash->signal_name,
                        snap.crash->address ? fmt::format(" at address {:#x}", *snap.crash->address) : "");
   for (const auto& w : snap.warnings) out += "warning: " + w + "\n";
+  for (const auto& n : snap.notes) out += "note: " + n + "\n";
   std::size_t shown = 0, folded = 0, folded_members = 0;
   for (const Group& g : groups) {
     if (g.go_runtime && !o.show_go_runtime) {
@@ -127,7 +144,7 @@ std::string render_text(const Diff& d, const TextOptions& o) {
                        e.baseline, e.current, label(e.group, o.color),
                        e.new_members.empty() ? fmt::format(": TIDs {}", id_list(e.group.members, o.max_tids))
                                           : fmt::format(": new TIDs {}", id_list(e.new_members, o.max_tids)));
-    out += detail::stack_text(e.group.frames, o.color);
+    out += waits_on_text(e.group) + detail::stack_text(e.group.frames, o.color);
   }
   for (const auto& e : d.shrunk) {
     out += fmt::format("\n{}: {} -> {} in state {}\n",

@@ -50,6 +50,7 @@ void read_process(const json& j, Snapshot& s) {
   s.captured_at = j.value("captured_at", "");
   if (j.contains("go_timers")) s.go_timers = j.at("go_timers").get<std::uint64_t>();
   s.warnings = j.value("warnings", std::vector<std::string>{});
+  s.notes = j.value("notes", std::vector<std::string>{});
   for (const auto& m : j.value("modules", json::array()))
     s.modules.push_back({m.at("name").get<std::string>(), m.value("path", ""),
                          m.value("build_id", ""), detail::hex_from_json(m.at("start")), detail::hex_from_json(m.at("end"))});
@@ -106,6 +107,18 @@ WaitTarget wait_target_from(const json& j) {
   return w;
 }
 
+json descriptor_json(const Descriptor& d) {
+  json j = {{"fd", d.fd}, {"kind", d.kind}, {"description", d.description}};
+  if (d.watched_by) j["watched_by"] = *d.watched_by;
+  return j;
+}
+
+Descriptor descriptor_from(const json& j) {
+  Descriptor d{j.at("fd").get<int>(), j.at("kind").get<std::string>(), j.value("description", ""), std::nullopt};
+  if (j.contains("watched_by")) d.watched_by = j.at("watched_by").get<int>();
+  return d;
+}
+
 Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
@@ -123,6 +136,8 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.truncated = j.value("truncated", false);
   read_go_fields(j, t);
   if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
+  if (j.contains("descriptors"))
+    for (const auto& d : j.at("descriptors")) t.descriptors.push_back(descriptor_from(d));
   return t;
 }
 
@@ -148,12 +163,18 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (t.truncated) tj["truncated"] = true;
     write_go_fields(t, tj);
     if (t.waiting_on) tj["waiting_on"] = wait_target_json(*t.waiting_on);
+    if (!t.descriptors.empty()) {
+      json ds = json::array();
+      for (const Descriptor& d : t.descriptors) ds.push_back(descriptor_json(d));
+      tj["descriptors"] = std::move(ds);
+    }
     threads.push_back(std::move(tj));
   }
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
                {"executable", s.executable}, {"captured_at", s.captured_at},
                {"warnings", s.warnings}, {"modules", modules_json(s.modules)}};
   if (s.go_timers) proc["go_timers"] = *s.go_timers;
+  if (!s.notes.empty()) proc["notes"] = s.notes;
   if (s.crash) {
     proc["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal}, {"signal_name", s.crash->signal_name}};
     if (s.crash->address) proc["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
