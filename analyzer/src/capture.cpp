@@ -2,6 +2,7 @@
 #include <exception>
 #include <functional>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "source/debuginfod.hpp"
 #include "source/debugger_feed.hpp"
 #include "source/open.hpp"
+#include "source/thread_start.hpp"
 #include "source/wait_targets.hpp"
 #include "symbol_preload.hpp"
 #include "symbolize.hpp"
@@ -81,6 +83,31 @@ std::vector<std::uint64_t> current_pcs(const Target& t) {
   return pcs;
 }
 
+// start_kind and created_by of the OS threads: how each was started, its
+// start routine symbolized (a pool's threads share one: looked up once).
+void add_thread_starts(Target& t, Snapshot& s, Symbolizer& sym) {
+  Memory* mem = t.settled_memory ? t.settled_memory.get() : t.memory.get();
+  if (!mem) return;
+  std::vector<ThreadStart> starts = read_thread_starts(t, *mem, s);
+  std::unordered_map<std::uint64_t, std::optional<Frame>> functions;
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    if (starts[i].kind.empty()) continue;
+    Thread& th = s.threads[i];
+    th.start_kind = starts[i].kind;
+    if (!starts[i].pc) continue;
+    auto [it, fresh] = functions.try_emplace(starts[i].pc);
+    if (fresh) {
+      std::vector<RawFrame> raw{{starts[i].pc, true}};
+      std::vector<Frame> frames;
+      sym.prepare(raw);
+      sym.append(raw.front(), frames);
+      // The function itself (outermost), not a call inlined at its entry.
+      if (!frames.empty()) it->second = frames.back();
+    }
+    th.created_by = it->second;
+  }
+}
+
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   PhaseTimer timer;
   std::vector<RawStack> stacks;
@@ -145,6 +172,8 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("goroutines");
   find_wait_targets(t, s);
   timer.mark("wait targets");
+  add_thread_starts(t, s, sym);
+  timer.mark("thread starts");
   for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())

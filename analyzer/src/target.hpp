@@ -82,6 +82,10 @@ struct Target {
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`
   DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
+  // Live processes: the running process's memory, read after the thaw for
+  // what does not change while a thread lives (its start routine,
+  // source/thread_start.hpp); null for other sources.
+  std::unique_ptr<Memory> settled_memory;
   // Debug info loading already under way (symbol_preload.hpp), if the
   // source could start it early; last, so it stops before the rest goes.
   std::shared_ptr<SymbolPreload> preload;

@@ -32,6 +32,14 @@ struct CondLayout {
   std::string source = "glibc-2.36-x86_64";
 };
 
+// struct pthread, the thread descriptor at a glibc thread's thread pointer
+// (fs_base on x86-64): header.self points back at it, tid is its TID,
+// start_routine and arg are what pthread_create was given.
+struct PthreadLayout {
+  std::uint64_t self = 16, tid = 720, start_routine = 1592, arg = 1600;
+  std::string source = "glibc-2.36-x86_64";
+};
+
 // Finds each layout once per capture from the DWARF of a libc function on a
 // waiter's stack (the type of its `mutex`, `rwlock` or `cond` parameter);
 // keeps the fallback when there is no debug info. Borrows the Dwfl.
@@ -41,6 +49,9 @@ class GlibcLayouts {
   const MutexLayout& mutex(const std::vector<Frame>& frames);
   const RwlockLayout& rwlock(const std::vector<Frame>& frames);
   const CondLayout& cond(const std::vector<Frame>& frames);
+  // From the type of start_thread's `pd` (the outermost frames of a
+  // pthread's stack).
+  const PthreadLayout& pthread(const std::vector<Frame>& frames);
 
  private:
   // Offsets of `members` inside the struct behind parameter `param` of a
@@ -51,7 +62,8 @@ class GlibcLayouts {
   MutexLayout mutex_;
   RwlockLayout rwlock_;
   CondLayout cond_;
-  int mutex_tries_ = 0, rwlock_tries_ = 0, cond_tries_ = 0;  // give up after a few threads
+  PthreadLayout pthread_;
+  int mutex_tries_ = 0, rwlock_tries_ = 0, cond_tries_ = 0, pthread_tries_ = 0;  // give up after a few threads
 };
 
 }  // namespace threadleak::detail

@@ -72,9 +72,12 @@ void read_go_fields(const json& j, Thread& t) {
   if (j.contains("created_by")) t.created_by = detail::frame_from_json(j.at("created_by"));
   t.go_runtime = j.value("go_runtime", false);
   t.leaked_by_gc = j.value("leaked_by_gc", false);
+  t.start_kind = j.value("start_kind", "");
 }
 
 void write_go_fields(const Thread& t, json& tj) {
+  if (!t.start_kind.empty()) tj["start_kind"] = t.start_kind;
+  if (t.kind == Kind::thread && t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
   if (t.kind == Kind::thread && !t.go_runtime) return;
   tj["kind"] = to_string(t.kind);
   if (t.kind == Kind::goroutine) {
@@ -82,7 +85,7 @@ void write_go_fields(const Thread& t, json& tj) {
     tj["wait_reason"] = t.wait_reason;
   }
   if (t.wait_minutes) tj["wait_minutes"] = *t.wait_minutes;
-  if (t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
+  if (t.kind == Kind::goroutine && t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
   if (t.go_runtime) tj["go_runtime"] = true;
   if (t.leaked_by_gc) tj["leaked_by_gc"] = true;
 }

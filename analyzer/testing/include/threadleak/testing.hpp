@@ -90,6 +90,10 @@ class Option {
 Option IgnoreTopFunction(std::string function);
 // Ignores threads with `function` anywhere in their stack.
 Option IgnoreAnyFunction(std::string function);
+// Ignores threads started by `function`: the routine given to
+// pthread_create, or the function a std::thread runs (as
+// `threadleak diff --ignore-created-by`; docs/threads.md).
+Option IgnoreCreatedBy(std::string function);
 // Records the threads alive now; later checks with this option ignore them.
 Option IgnoreCurrent();
 // How long to wait, in all, for new threads to exit before reporting them
