@@ -107,12 +107,30 @@ std::optional<std::vector<std::uint64_t>> layout_of(Dwarf_Die type, const std::v
   return offs;
 }
 
+// Member `name`, or a member of an anonymous struct or union member
+// (struct pthread keeps `header` in one).
+std::optional<std::uint64_t> member_or_anonymous(Dwarf_Die* agg, const char* name, Dwarf_Die* type) {
+  if (auto off = member(agg, name, type)) return off;
+  Dwarf_Die child;
+  if (dwarf_child(agg, &child) != 0) return std::nullopt;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member || dwarf_diename(&child) != nullptr) continue;
+    Dwarf_Die inner;
+    Dwarf_Word base = 0;
+    Dwarf_Attribute a;
+    if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &base) != 0) continue;
+    if (!type_of(&child, &inner) || !peel(&inner)) continue;
+    if (auto off = member(&inner, name, type)) return base + *off;
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return std::nullopt;
+}
+
 // pointer -> struct pthread: header.self, tid, start_routine, arg.
 std::optional<PthreadLayout> pthread_layout_of(Dwarf_Die type) {
   Dwarf_Die obj, header;
   if (!peel(&type) || dwarf_tag(&type) != DW_TAG_pointer_type || !type_of(&type, &obj) || !peel(&obj))
     return std::nullopt;
-  auto base = member(&obj, "header", &header);
+  auto base = member_or_anonymous(&obj, "header", &header);
   if (!base || !peel(&header)) return std::nullopt;
   auto self = member(&header, "self", nullptr);
   auto tid = member(&obj, "tid", nullptr);
