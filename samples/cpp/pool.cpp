@@ -7,8 +7,9 @@
 //   1 x std::thread([] { ... })                   a lambda
 //   1 x clone() without a thread descriptor of its own (it keeps main's
 //       thread pointer), sleeping in pause()
-//   the main thread, in read(0) waiting for "quit".
-// Prints "ready THREADS" once every thread is blocked.
+//   the main thread, in read(0) waiting for commands.
+// Prints "ready THREADS" once every thread is blocked. On stdin: "io N"
+// starts N more io workers (then "ready THREADS" again), "quit" exits.
 #include <sched.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -83,10 +84,20 @@ void start_all() {
 
 int main() {
   pool::start_all();
-  pool::g_blocked.wait_blocked(8);
-  sample::say("ready 9");
+  std::size_t threads = 9;
+  pool::g_blocked.wait_blocked(threads - 1);
+  sample::say("ready " + std::to_string(threads));
   std::string line;
-  while (std::getline(std::cin, line))
+  while (std::getline(std::cin, line)) {
     if (line == "quit") std::_Exit(0);
+    if (line.rfind("io ", 0) == 0) {
+      int n = std::atoi(line.c_str() + 3);
+      pthread_t t;
+      for (int i = 0; i < n; ++i) pthread_create(&t, nullptr, pool::io_worker_main, nullptr);
+      threads += static_cast<std::size_t>(n);
+      pool::g_blocked.wait_blocked(threads - 1);
+      sample::say("ready " + std::to_string(threads));
+    }
+  }
   for (;;) pause();
 }
