@@ -130,7 +130,7 @@ class StartReader {
     if (raw.tid == t_.pid) return {"main", 0};
     if (!raw.regs) return {};
     std::uint64_t tp = raw.regs->fs_base;
-    if (tp == 0) return {"not-pthread", 0};
+    if (tp == 0) return {};   // not given (a debugger feed without fs_base)
     const PthreadLayout& l = layouts_.pthread(th.frames);
     auto self = read_as<std::uint64_t>(mem_, tp + l.self);
     auto tid = read_as<std::int32_t>(mem_, tp + l.tid);
