@@ -85,10 +85,11 @@ std::vector<std::uint64_t> current_pcs(const Target& t) {
 
 // start_kind and created_by of the OS threads: how each was started, its
 // start routine symbolized (a pool's threads share one: looked up once).
-void add_thread_starts(Target& t, Snapshot& s, Symbolizer& sym) {
+void add_thread_starts(Target& t, Snapshot& s, Symbolizer& sym, DescriptorPeek& peek) {
   Memory* mem = t.settled_memory ? t.settled_memory.get() : t.memory.get();
   if (!mem) return;
-  std::vector<ThreadStart> starts = read_thread_starts(t, *mem, s);
+  std::unique_ptr<Memory> peeked = peek.over(*mem);
+  std::vector<ThreadStart> starts = read_thread_starts(t, *peeked, s);
   std::unordered_map<std::uint64_t, std::optional<Frame>> functions;
   for (std::size_t i = 0; i < starts.size(); ++i) {
     if (starts[i].kind.empty()) continue;
@@ -114,6 +115,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   // A live Go program's executable DWARF is already loaded (read while
   // frozen): symbolize through that Dwfl rather than load it twice.
   std::optional<SymbolPreload::Result> preloaded;
+  DescriptorPeek peek(t);
   if (t.go) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
@@ -121,7 +123,10 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     // A core may have started loading debug info already (open_core).
     std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
     if (!preload) preload = std::make_shared<SymbolPreload>(t, current_pcs(t));
-    stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload->add(st.frames); });
+    stacks = unwind_all(t, opts.max_frames, [&](std::size_t i, const RawStack& st) {
+      preload->add(st.frames);
+      peek.add(i);
+    });
     timer.mark("unwind");
     preloaded = preload->take();
     timer.mark("wait for the symbolizing thread");
@@ -172,7 +177,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("goroutines");
   find_wait_targets(t, s);
   timer.mark("wait targets");
-  add_thread_starts(t, s, sym);
+  add_thread_starts(t, s, sym, peek);
   timer.mark("thread starts");
   for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());

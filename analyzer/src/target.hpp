@@ -48,6 +48,9 @@ class Memory {
   // Copies up to len bytes at addr into buf; returns how many were copied,
   // stopping at the first byte that cannot be read.
   virtual std::size_t read(std::uint64_t addr, void* buf, std::size_t len) = 0;
+  // The same, for bytes read once with nothing else near them (a thread's
+  // descriptor): a reader with a page cache may skip it and read just these.
+  virtual std::size_t read_once(std::uint64_t addr, void* buf, std::size_t len) { return read(addr, buf, len); }
 };
 
 // Dwfl callbacks shared by the sources: find files by build-id / path (with

@@ -36,7 +36,8 @@ struct CondLayout {
 // (fs_base on x86-64): header.self points back at it, tid is its TID,
 // start_routine and arg are what pthread_create was given.
 struct PthreadLayout {
-  std::uint64_t self = 16, tid = 720, start_routine = 1592, arg = 1600;
+  static constexpr std::uint64_t kSelf = 16, kTid = 720, kStartRoutine = 1592, kArg = 1600;   // glibc 2.36
+  std::uint64_t self = kSelf, tid = kTid, start_routine = kStartRoutine, arg = kArg;
   std::string source = "glibc-2.36-x86_64";
 };
 

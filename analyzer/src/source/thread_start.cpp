@@ -29,6 +29,7 @@
 #include <fmt/format.h>
 
 #include "source/glibc_layout.hpp"
+#include "source/memory.hpp"
 
 namespace threadleak::detail {
 namespace {
@@ -159,7 +160,39 @@ class StartReader {
   std::unordered_map<std::uint64_t, bool> libstdcxx_;
 };
 
+// Copies first, then the reader underneath.
+class Overlay : public Memory {
+ public:
+  Overlay(std::vector<CopiedMemory::Copy> copies, Memory& rest) : copies_(std::move(copies)), rest_(rest) {}
+  std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override {
+    if (copies_.read(addr, buf, len) == len) return len;
+    return rest_.read(addr, buf, len);
+  }
+
+ private:
+  CopiedMemory copies_;
+  Memory& rest_;
+};
+
 }  // namespace
+
+void DescriptorPeek::add(std::size_t i) {
+  const RawThread& raw = t_.threads[i];
+  if (!t_.memory || !raw.regs || raw.regs->fs_base == 0 || raw.tid == t_.pid) return;
+  // One read from header.self to arg, at the fallback's offsets (another
+  // layout reads past the copies); the page it is on is not read whole.
+  using L = PthreadLayout;
+  static_assert(L::kSelf < L::kTid && L::kTid < L::kStartRoutine && L::kArg == L::kStartRoutine + 8);
+  std::uint64_t tp = raw.regs->fs_base;
+  char span[L::kArg + 8 - L::kSelf];
+  if (t_.memory->read_once(tp + L::kSelf, span, sizeof span) != sizeof span) return;
+  for (auto [off, len] : {std::pair{L::kSelf, 8}, {L::kTid, 4}, {L::kStartRoutine, 16}})
+    copies_.push_back({tp + off, std::string(span + (off - L::kSelf), static_cast<std::size_t>(len))});
+}
+
+std::unique_ptr<Memory> DescriptorPeek::over(Memory& rest) {
+  return std::make_unique<Overlay>(std::move(copies_), rest);
+}
 
 std::vector<ThreadStart> read_thread_starts(const Target& t, Memory& mem, const Snapshot& snap) {
   std::vector<ThreadStart> out(t.threads.size());
