@@ -77,7 +77,6 @@ void read_go_fields(const json& j, Thread& t) {
 
 void write_go_fields(const Thread& t, json& tj) {
   if (!t.start_kind.empty()) tj["start_kind"] = t.start_kind;
-  if (t.kind == Kind::thread && t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
   if (t.kind == Kind::thread && !t.go_runtime) return;
   tj["kind"] = to_string(t.kind);
   if (t.kind == Kind::goroutine) {
@@ -109,7 +108,7 @@ WaitTarget wait_target_from(const json& j) {
   return w;
 }
 
-Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
+Thread thread_from(const json& j, const std::vector<Frame>& frames, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
   t.name = j.value("name", "");
@@ -125,6 +124,11 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.error = j.value("error", "");
   t.truncated = j.value("truncated", false);
   read_go_fields(j, t);
+  if (j.contains("created_by_frame")) {
+    auto idx = j.at("created_by_frame").get<std::size_t>();
+    if (idx >= frames.size()) throw std::out_of_range("a thread's created_by_frame does not exist");
+    t.created_by = frames[idx];
+  }
   if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
   return t;
 }
@@ -150,6 +154,12 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (!t.error.empty()) tj["error"] = t.error;
     if (t.truncated) tj["truncated"] = true;
     write_go_fields(t, tj);
+    // An OS thread's start routine: an index into frames (a pool's threads share one).
+    if (t.kind == Kind::thread && t.created_by) {
+      auto [cit, cfresh] = frame_ids.emplace(frame_key(*t.created_by), frame_ids.size());
+      if (cfresh) frames.push_back(detail::frame_json(*t.created_by));
+      tj["created_by_frame"] = cit->second;
+    }
     if (t.waiting_on) tj["waiting_on"] = wait_target_json(*t.waiting_on);
     threads.push_back(std::move(tj));
   }
@@ -193,7 +203,7 @@ Snapshot from_snapshot_json(const std::string& text, const std::string& origin) 
       }
       stacks.push_back(std::move(fs));
     }
-    for (const auto& t : j.at("threads")) s.threads.push_back(thread_from(t, stacks));
+    for (const auto& t : j.at("threads")) s.threads.push_back(thread_from(t, frames, stacks));
     return s;
   } catch (const Error&) {
     throw;
