@@ -23,6 +23,7 @@ struct DiffArgs {
   InputArgs in;
   OutputArgs out;
   std::vector<std::string> ignore_top, ignore_any, ignore_groups;
+  std::vector<std::string> ignore_top, ignore_any, ignore_created_by;
   std::size_t min_growth = 1;
   bool show_shrunk = false;
 };
@@ -33,6 +34,7 @@ threadleak::DiffOptions diff_options(const DiffArgs& a) {
   opts.ignore_top = a.ignore_top;
   opts.ignore_any = a.ignore_any;
   opts.ignore_groups = a.ignore_groups;
+  opts.ignore_created_by = a.ignore_created_by;
   opts.min_growth = a.min_growth;
   return opts;
 }
@@ -88,6 +90,9 @@ Command add_diff_command(CLI::App& app) {
   cmd->add_option("--ignore-any", a->ignore_any, "ignore threads with this function anywhere (repeatable)");
   add_fingerprint_option(cmd, "--ignore-group", a->ignore_groups,
                          "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
+  cmd->add_option("--ignore-created-by", a->ignore_created_by,
+                  "ignore threads started by this function (pthread_create's routine, std::thread's "
+                  "callable, a goroutine's `go` statement; repeatable)");
   cmd->add_option("--min-growth", a->min_growth, "report a group only when it grew by at least N")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--show-shrunk", a->show_shrunk, "also print the stacks of groups that shrank");

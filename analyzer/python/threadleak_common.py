@@ -23,7 +23,8 @@ import tempfile
 
 # Registers the analyzer uses, in the names of x86-64 user_regs_struct.
 REGISTERS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9",
-             "r10", "r11", "r12", "r13", "r14", "r15", "rip", "orig_rax")
+             "r10", "r11", "r12", "r13", "r14", "r15", "rip", "orig_rax",
+             "fs_base")   # the thread pointer: glibc's struct pthread (docs/threads.md)
 
 SUBCOMMANDS = ("baseline", "diff")
 BASELINE_ACTIONS = ("save", "load")

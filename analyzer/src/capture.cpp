@@ -4,6 +4,7 @@
 #include <functional>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@
 #include "source/debugger_feed.hpp"
 #include "source/descriptors.hpp"
 #include "source/open.hpp"
+#include "source/thread_start.hpp"
 #include "source/wait_targets.hpp"
 #include "symbol_preload.hpp"
 #include "symbolize.hpp"
@@ -84,12 +86,39 @@ std::vector<std::uint64_t> current_pcs(const Target& t) {
   return pcs;
 }
 
+// start_kind and created_by of the OS threads: how each was started, its
+// start routine symbolized (a pool's threads share one: looked up once).
+void add_thread_starts(Target& t, Snapshot& s, Symbolizer& sym, DescriptorPeek& peek) {
+  Memory* mem = t.settled_memory ? t.settled_memory.get() : t.memory.get();
+  if (!mem) return;
+  std::unique_ptr<Memory> peeked = peek.over(*mem);
+  std::vector<ThreadStart> starts = read_thread_starts(t, *peeked, s);
+  std::unordered_map<std::uint64_t, std::optional<Frame>> functions;
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    if (starts[i].kind.empty()) continue;
+    Thread& th = s.threads[i];
+    th.start_kind = starts[i].kind;
+    if (!starts[i].pc) continue;
+    auto [it, fresh] = functions.try_emplace(starts[i].pc);
+    if (fresh) {
+      std::vector<RawFrame> raw{{starts[i].pc, true}};
+      std::vector<Frame> frames;
+      sym.prepare(raw);
+      sym.append(raw.front(), frames);
+      // The function itself (outermost), not a call inlined at its entry.
+      if (!frames.empty()) it->second = frames.back();
+    }
+    th.created_by = it->second;
+  }
+}
+
 Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   PhaseTimer timer;
   std::vector<RawStack> stacks;
   // A live Go program's executable DWARF is already loaded (read while
   // frozen): symbolize through that Dwfl rather than load it twice.
   std::optional<SymbolPreload::Result> preloaded;
+  DescriptorPeek peek(t);
   if (t.go) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
@@ -97,7 +126,10 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     // A core may have started loading debug info already (open_core).
     std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
     if (!preload) preload = std::make_shared<SymbolPreload>(t, current_pcs(t));
-    stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload->add(st.frames); });
+    stacks = unwind_all(t, opts.max_frames, [&](std::size_t i, const RawStack& st) {
+      preload->add(st.frames);
+      peek.add(i);
+    });
     timer.mark("unwind");
     preloaded = preload->take();
     timer.mark("wait for the symbolizing thread");
@@ -147,6 +179,8 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("wait targets");
   find_descriptors(t, s);   // a live process is running again by now: /proc is read after the thaw
   timer.mark("descriptors");
+  add_thread_starts(t, s, sym, peek);
+  timer.mark("thread starts");
   for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));
   s.warnings.insert(s.warnings.begin(), t.warnings.begin(), t.warnings.end());
   if (log_enabled())

@@ -31,6 +31,7 @@ bool any_matches(const std::string& fn, const std::vector<std::string>& patterns
 // "Top" is the innermost frame, or the program's own code up to its first
 // real (not inlined) function: what the thread was doing, as a reader names it.
 bool ignored(const Thread& t, const DiffOptions& o) {
+  if (t.created_by && any_matches(t.created_by->function, o.ignore_created_by)) return true;
   if (!t.frames.empty() && any_matches(t.frames.front().function, o.ignore_top)) return true;
   for (const Frame& f : t.frames) {
     if (!f.own_code) continue;

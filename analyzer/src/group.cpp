@@ -38,6 +38,8 @@ std::string signature(const Thread& t, GroupBy by) {
     sig += ";created by ";
     append_frame_signature(sig, *t.created_by, GroupBy::function);
   }
+  // OS threads: how they were started ("pthread": created_by says by what).
+  if (!t.start_kind.empty() && t.start_kind != "pthread") sig += ";start " + t.start_kind;
   return sig;
 }
 
@@ -68,6 +70,7 @@ std::string grouping_key(const Thread& t, GroupBy by) {
   for (const Frame& f : t.frames) append_frame_key(key, f, by);
   key += t.created_by ? 'c' : 'n';
   if (t.created_by) append_frame_key(key, *t.created_by, GroupBy::function);
+  if (!t.start_kind.empty() && t.start_kind != "pthread") key += t.start_kind;
   return key;
 }
 
@@ -111,6 +114,7 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
       g.kind = t.kind;
       g.wait_reason = t.wait_reason;
       g.created_by = t.created_by;
+      g.start_kind = t.start_kind;
       g.leaked_by_gc = t.leaked_by_gc;
     }
     g.go_runtime = (fresh || g.go_runtime) && t.go_runtime;

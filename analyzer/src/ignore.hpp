@@ -1,5 +1,5 @@
 // The ignore rules of DiffOptions (goleak's IgnoreTopFunction and
-// IgnoreAnyFunction), shared by diff and series.
+// IgnoreAnyFunction, and by start routine), shared by diff and series.
 #pragma once
 
 #include <cstddef>

@@ -48,6 +48,9 @@ class Memory {
   // Copies up to len bytes at addr into buf; returns how many were copied,
   // stopping at the first byte that cannot be read.
   virtual std::size_t read(std::uint64_t addr, void* buf, std::size_t len) = 0;
+  // The same, for bytes read once with nothing else near them (a thread's
+  // descriptor): a reader with a page cache may skip it and read just these.
+  virtual std::size_t read_once(std::uint64_t addr, void* buf, std::size_t len) { return read(addr, buf, len); }
 };
 
 // Dwfl callbacks shared by the sources: find files by build-id / path (with
@@ -83,6 +86,10 @@ struct Target {
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`
   DwflPtr dwfl;                     // modules reported (dwfl_report_end done)
+  // Live processes: the running process's memory, read after the thaw for
+  // what does not change while a thread lives (its start routine,
+  // source/thread_start.hpp); null for other sources.
+  std::unique_ptr<Memory> settled_memory;
   // Debug info loading already under way (symbol_preload.hpp), if the
   // source could start it early; last, so it stops before the rest goes.
   std::shared_ptr<SymbolPreload> preload;

@@ -15,7 +15,7 @@ struct Context {
   unsigned max_frames;
   std::vector<RawStack>* out;
   const std::vector<char>* done;   // threads the fast path unwound
-  const std::function<void(const RawStack&)>* on_stack;
+  const std::function<void(std::size_t, const RawStack&)>* on_stack;
   UnwindStats stats;
 };
 
@@ -101,7 +101,7 @@ int thread_cb(Dwfl_Thread* thread, void* arg) {
   std::pair<RawStack*, unsigned> fa{&stack, c->max_frames};
   int rc = dwfl_thread_getframes(thread, frame_cb, &fa);
   if (rc == -1 && stack.error.empty()) stack.error = dwfl_error();
-  if (*c->on_stack) (*c->on_stack)(stack);
+  if (*c->on_stack) (*c->on_stack)(static_cast<std::size_t>(idx), stack);
   return DWARF_CB_OK;
 }
 
@@ -114,7 +114,7 @@ bool fast_path_wanted() {
 }  // namespace
 
 std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
-                                 const std::function<void(const RawStack&)>& on_stack) {
+                                 const std::function<void(std::size_t, const RawStack&)>& on_stack) {
   static const Dwfl_Thread_Callbacks callbacks = {
       next_thread, get_thread, memory_read, set_initial_registers, nullptr, nullptr};
   std::vector<RawStack> out(t.threads.size());
@@ -128,7 +128,7 @@ std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
     if (!th.regs) out[i].error = th.error;
     else if (use_fast && fast.unwind(*th.regs, max_frames, out[i])) {
       done[i] = 1;
-      if (on_stack) on_stack(out[i]);
+      if (on_stack) on_stack(i, out[i]);
     }
     else ++left;
   }

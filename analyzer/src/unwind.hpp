@@ -25,9 +25,10 @@ struct RawStack {
 
 // Unwinds all threads of `t`; result[i] belongs to t.threads[i].
 // Throws Error if libdwfl refuses the target as a whole.
-// `on_stack`, if set, sees each stack as soon as it is unwound.
+// `on_stack`, if set, sees each stack (of t.threads[i]) as soon as it is
+// unwound, on the calling thread.
 std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
-                                 const std::function<void(const RawStack&)>& on_stack = {});
+                                 const std::function<void(std::size_t i, const RawStack&)>& on_stack = {});
 
 // Unwind statistics, for the regression guard on callback counts.
 struct UnwindStats {

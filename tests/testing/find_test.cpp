@@ -122,6 +122,47 @@ TEST(Find, IgnoreGroupByFingerprint) {
   EXPECT_FALSE(threadleak::Find(threadleak::IgnoreGroup(fp)));
 }
 
+}  // namespace
+
+namespace tl_testing {
+// A pthread_create start routine of a known name (docs/threads.md).
+__attribute__((noinline)) void* tl_started_routine(void* fd) {
+  block_on(static_cast<int>(reinterpret_cast<std::intptr_t>(fd)));
+  return nullptr;
+}
+}  // namespace tl_testing
+
+namespace {
+
+TEST(Find, IgnoreCreatedBy) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pthread_t started;
+  ASSERT_EQ(::pthread_create(&started, nullptr, tl_testing::tl_started_routine,
+                             reinterpret_cast<void*>(static_cast<std::intptr_t>(fds[0]))), 0);
+  std::thread by_pointer(tl_testing::tl_leaked_reader, fds[0]);
+  threadleak::Leaks l = threadleak::Find(threadleak::MaxRetryTime(10ms));
+  ASSERT_EQ(l.threads().size(), 2u);
+  std::vector<std::string> seen;
+  for (const threadleak::Thread& t : l.threads()) {
+    ASSERT_TRUE(t.created_by);
+    seen.push_back(t.start_kind + " " + t.created_by->function.str());
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"pthread tl_testing::tl_started_routine(void*)",
+                                            "std::thread tl_testing::tl_leaked_reader(int)"}));
+  EXPECT_FALSE(threadleak::Find(threadleak::IgnoreCreatedBy("tl_testing::tl_started_routine"),
+                                threadleak::IgnoreCreatedBy("tl_testing::tl_leaked_reader")));
+  l = threadleak::Find(threadleak::IgnoreCreatedBy("tl_testing::tl_started_routine"), threadleak::MaxRetryTime(10ms));
+  ASSERT_EQ(l.threads().size(), 1u);
+  EXPECT_EQ(l.threads()[0].start_kind, "std::thread");
+  ::close(fds[1]);
+  ::pthread_join(started, nullptr);
+  by_pointer.join();
+  ::close(fds[0]);
+  EXPECT_FALSE(threadleak::Find());
+}
+
 TEST(Find, IgnoredAndLeakedTogetherReportOnlyTheLeak) {
   Parked ignored(tl_testing::tl_ignored_top);
   Parked leaked(tl_testing::tl_leaked_reader);

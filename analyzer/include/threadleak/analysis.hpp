@@ -53,7 +53,8 @@ struct Group {
   std::vector<Frame> frames;     // the representative stack (of the lowest TID)
   Kind kind = Kind::thread;      // goroutine groups: same stack, wait reason and creator
   std::string wait_reason;       // goroutines: "sleep", "chan receive", ... (runtime.Stack's words)
-  std::optional<Frame> created_by;
+  std::optional<Frame> created_by;  // goroutines: the `go` statement; OS threads: the start routine
+  std::string start_kind;        // OS threads: Thread::start_kind of its members ("main", "pthread", ...)
   bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
   bool leaked_by_gc = false;     // goroutines the Go GC proved leaked (part of the wait reason, so of the key)
   std::vector<DescriptorWait> waits_on;  // what its I/O waits are on, most members first; empty: none known
@@ -79,6 +80,7 @@ struct DiffOptions {
   std::vector<std::string> ignore_top;   // skip threads whose top function is one of these
   std::vector<std::string> ignore_any;   // skip threads with any frame in one of these
   std::vector<std::string> ignore_groups;  // skip threads whose group fingerprint starts with one of these
+  std::vector<std::string> ignore_created_by;  // skip threads (goroutines) whose start routine (`go` statement's function) is one of these
   std::size_t min_growth = 1;            // a group must grow by at least this much to count
 };
 

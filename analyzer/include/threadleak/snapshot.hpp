@@ -105,11 +105,19 @@ struct Thread {
   std::int64_t goid = 0;         // goroutine id; 0 for OS threads
   std::string wait_reason;       // the state as runtime.Stack prints it: "sleep", "chan receive", "syscall", ...
   std::optional<std::int64_t> wait_minutes;  // minutes blocked, when the runtime recorded it
-  std::optional<Frame> created_by;           // the function of the `go` statement, file:line of it
+  std::optional<Frame> created_by;           // the function of the `go` statement, file:line of it;
+                                             // OS threads: the start routine (start_kind says which)
   bool go_runtime = false;       // the Go runtime's own: an OS thread of it (an M) or a system goroutine
   bool leaked_by_gc = false;     // Go 1.26+: the GC proved no one can wake it (status _Gleaked); wait_reason ends in " (leaked)"
   std::optional<WaitTarget> waiting_on;  // the lock or condvar it is blocked on, when found
   std::vector<Descriptor> descriptors;   // I/O waits of a live capture: what its fds are
+  // OS threads: how it was started, read from glibc's struct pthread at its
+  // thread pointer (docs/threads.md): "main" (the initial thread), "pthread"
+  // (created_by: the routine given to pthread_create), "std::thread"
+  // (created_by: the callable std::thread runs), "not-pthread" (no glibc
+  // thread descriptor of its own: clone() without glibc, another libc);
+  // "" when not known (no registers, memory not readable, older files).
+  std::string start_kind;
 
   // Its id as a member of a group: the goroutine id of a goroutine, else the TID.
   std::int64_t member_id() const { return kind == Kind::goroutine ? goid : tid; }

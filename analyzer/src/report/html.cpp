@@ -32,6 +32,17 @@ struct Change {
   std::size_t baseline = 0, current = 0, growth = 0;
 };
 
+// Under the stack: what started the group's threads (Go's "created by").
+std::string created_by_html(const Group& g) {
+  if (g.created_by && !g.created_by->function.empty())
+    return fmt::format("<p class=\"meta\">created by {}{}</p>", html_escape(g.created_by->function.str()),
+                       g.start_kind == "std::thread" ? " via std::thread" : "");
+  if (g.kind == Kind::thread && g.start_kind == "main") return "<p class=\"meta\">the main thread</p>";
+  if (g.kind == Kind::thread && g.start_kind == "not-pthread")
+    return "<p class=\"meta\">not created by pthread_create</p>";
+  return "";
+}
+
 std::string group_rows(const Group& g, const Change& c) {
   std::string label = detail::state_label(g.state, g.syscall_name);
   std::string title = detail::group_title(g);
@@ -49,7 +60,7 @@ std::string group_rows(const Group& g, const Change& c) {
       "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{} <span class=\"fp\">{}</span></td>"
       "<td class=\"tids\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"4\">{}</td></tr>\n</tbody>\n",
       attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), g.fingerprint, id_text(g.members),
-      stack_list(g.frames));
+      stack_list(g.frames) + created_by_html(g));
 }
 
 std::string table(const std::string& id, const std::string& rows) {

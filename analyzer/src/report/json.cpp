@@ -20,6 +20,9 @@ nlohmann::json group_json(const Group& g) {
     j["wait_reason"] = g.wait_reason;
     if (g.created_by) j["created_by"] = frame_json(*g.created_by);
     if (g.leaked_by_gc) j["leaked_by_gc"] = true;
+  } else {
+    if (!g.start_kind.empty()) j["start_kind"] = g.start_kind;
+    if (g.created_by) j["created_by"] = frame_json(*g.created_by);
   }
   if (g.go_runtime) j["go_runtime"] = true;
   if (!g.waits_on.empty()) {

@@ -45,8 +45,22 @@ std::string goroutine_head(const Group& g, std::size_t n, const std::string& ids
   return plural(n, "goroutine") + " " + goroutine_tail(g, ids, color);
 }
 
+std::string function_name(const Frame& f) {
+  return f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module.str(), f.rel_pc)
+                            : f.function.str();
+}
+
+// Go's "created by" line; OS threads: their start routine, or what they are.
 std::string created_by(const Group& g) {
-  return g.created_by ? fmt::format("    created by {}{}\n", g.created_by->function, where(*g.created_by)) : "";
+  std::string module = g.created_by && !g.created_by->module.empty() && !g.created_by->function.empty()
+                           ? fmt::format(" [{}]", g.created_by->module) : "";
+  if (g.kind == Kind::thread && g.start_kind == "main") return "    the main thread\n";
+  if (g.kind == Kind::thread && g.start_kind == "not-pthread")
+    return "    not created by pthread_create (no glibc thread descriptor)\n";
+  if (!g.created_by) return "";
+  std::string via = g.start_kind == "std::thread" ? " via std::thread" : "";
+  return fmt::format("    created by {}{}{}{}\n", function_name(*g.created_by), via, where(*g.created_by),
+                     g.kind == Kind::thread ? module : "");
 }
 
 // "    12 threads in recvfrom on tcp A -> B ESTABLISHED (fd 5)"; members
@@ -73,7 +87,8 @@ std::string group_block(const Group& g, const TextOptions& o) {
     return "\n" + tag(g) + goroutine_head(g, g.count(), "goroutines " + id_list(g.members, o.max_tids), o.color) +
            detail::stack_text(g.frames, o.color) + created_by(g);
   return fmt::format("\n{}{} in state {}: TIDs {}\n", tag(g), plural(g.count(), "thread"), label(g, o.color),
-                     id_list(g.members, o.max_tids)) + waits_on_text(g) + detail::stack_text(g.frames, o.color);
+                     id_list(g.members, o.max_tids)) + waits_on_text(g) + detail::stack_text(g.frames, o.color) +
+         created_by(g);
 }
 
 std::string headline(const Snapshot& snap, std::size_t groups, const TextOptions& o) {
@@ -149,7 +164,7 @@ std::string render_text(const Diff& d, const TextOptions& o) {
                        e.baseline, e.current, label(e.group, o.color),
                        e.new_members.empty() ? fmt::format(": TIDs {}", id_list(e.group.members, o.max_tids))
                                           : fmt::format(": new TIDs {}", id_list(e.new_members, o.max_tids)));
-    out += waits_on_text(e.group) + detail::stack_text(e.group.frames, o.color);
+    out += waits_on_text(e.group) + detail::stack_text(e.group.frames, o.color) + created_by(e.group);
   }
   for (const auto& e : d.shrunk) {
     out += fmt::format("\n{}{}: {} -> {} in state {}\n", tag(e.group),

@@ -56,11 +56,14 @@ std::optional<std::uint64_t> member(Dwarf_Die* agg, const char* name, Dwarf_Die*
   return std::nullopt;
 }
 
+// A parameter (or local variable) of a function: its declared type.
 bool param_in(Dwarf_Die* scope, const char* param, Dwarf_Die* out) {
   Dwarf_Die child;
   if (dwarf_child(scope, &child) != 0) return false;
   do {
-    if (dwarf_tag(&child) == DW_TAG_formal_parameter && named(&child, param)) return type_of(&child, out);
+    int tag = dwarf_tag(&child);
+    if ((tag == DW_TAG_formal_parameter || tag == DW_TAG_variable) && named(&child, param))
+      return type_of(&child, out);
   } while (dwarf_siblingof(&child, &child) == 0);
   return false;
 }
@@ -102,6 +105,39 @@ std::optional<std::vector<std::uint64_t>> layout_of(Dwarf_Die type, const std::v
     offs.push_back(*base + *off);
   }
   return offs;
+}
+
+// Member `name`, or a member of an anonymous struct or union member
+// (struct pthread keeps `header` in one).
+std::optional<std::uint64_t> member_or_anonymous(Dwarf_Die* agg, const char* name, Dwarf_Die* type) {
+  if (auto off = member(agg, name, type)) return off;
+  Dwarf_Die child;
+  if (dwarf_child(agg, &child) != 0) return std::nullopt;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member || dwarf_diename(&child) != nullptr) continue;
+    Dwarf_Die inner;
+    Dwarf_Word base = 0;
+    Dwarf_Attribute a;
+    if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &a) && dwarf_formudata(&a, &base) != 0) continue;
+    if (!type_of(&child, &inner) || !peel(&inner)) continue;
+    if (auto off = member(&inner, name, type)) return base + *off;
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return std::nullopt;
+}
+
+// pointer -> struct pthread: header.self, tid, start_routine, arg.
+std::optional<PthreadLayout> pthread_layout_of(Dwarf_Die type) {
+  Dwarf_Die obj, header;
+  if (!peel(&type) || dwarf_tag(&type) != DW_TAG_pointer_type || !type_of(&type, &obj) || !peel(&obj))
+    return std::nullopt;
+  auto base = member_or_anonymous(&obj, "header", &header);
+  if (!base || !peel(&header)) return std::nullopt;
+  auto self = member(&header, "self", nullptr);
+  auto tid = member(&obj, "tid", nullptr);
+  auto routine = member(&obj, "start_routine", nullptr);
+  auto arg = member(&obj, "arg", nullptr);
+  if (!self || !tid || !routine || !arg) return std::nullopt;
+  return PthreadLayout{*base + *self, *tid, *routine, *arg, "dwarf"};
 }
 
 }  // namespace
@@ -148,6 +184,23 @@ const CondLayout& GlibcLayouts::cond(const std::vector<Frame>& frames) {
       cond_tries_ = kMaxTries;
     }
   return cond_;
+}
+
+const PthreadLayout& GlibcLayouts::pthread(const std::vector<Frame>& frames) {
+  if (pthread_tries_ >= kMaxTries) return pthread_;
+  for (auto it = frames.rbegin(); it != frames.rend() && it - frames.rbegin() < 4; ++it) {
+    if (!it->module.starts_with("libc") || it->function != "start_thread") continue;
+    ++pthread_tries_;
+    Dwarf_Die type;
+    if (!param_type(dwfl_, it->pc - 1, "pd", &type)) break;
+    if (auto l = pthread_layout_of(type)) {
+      pthread_ = *l;
+      pthread_tries_ = kMaxTries;
+      if (log_enabled()) log("glibc layout of struct pthread from the DWARF of start_thread");
+    }
+    break;
+  }
+  return pthread_;
 }
 
 }  // namespace threadleak::detail

@@ -32,6 +32,15 @@ struct CondLayout {
   std::string source = "glibc-2.36-x86_64";
 };
 
+// struct pthread, the thread descriptor at a glibc thread's thread pointer
+// (fs_base on x86-64): header.self points back at it, tid is its TID,
+// start_routine and arg are what pthread_create was given.
+struct PthreadLayout {
+  static constexpr std::uint64_t kSelf = 16, kTid = 720, kStartRoutine = 1592, kArg = 1600;   // glibc 2.36
+  std::uint64_t self = kSelf, tid = kTid, start_routine = kStartRoutine, arg = kArg;
+  std::string source = "glibc-2.36-x86_64";
+};
+
 // Finds each layout once per capture from the DWARF of a libc function on a
 // waiter's stack (the type of its `mutex`, `rwlock` or `cond` parameter);
 // keeps the fallback when there is no debug info. Borrows the Dwfl.
@@ -41,6 +50,9 @@ class GlibcLayouts {
   const MutexLayout& mutex(const std::vector<Frame>& frames);
   const RwlockLayout& rwlock(const std::vector<Frame>& frames);
   const CondLayout& cond(const std::vector<Frame>& frames);
+  // From the type of start_thread's `pd` (the outermost frames of a
+  // pthread's stack).
+  const PthreadLayout& pthread(const std::vector<Frame>& frames);
 
  private:
   // Offsets of `members` inside the struct behind parameter `param` of a
@@ -51,7 +63,8 @@ class GlibcLayouts {
   MutexLayout mutex_;
   RwlockLayout rwlock_;
   CondLayout cond_;
-  int mutex_tries_ = 0, rwlock_tries_ = 0, cond_tries_ = 0;  // give up after a few threads
+  PthreadLayout pthread_;
+  int mutex_tries_ = 0, rwlock_tries_ = 0, cond_tries_ = 0, pthread_tries_ = 0;  // give up after a few threads
 };
 
 }  // namespace threadleak::detail

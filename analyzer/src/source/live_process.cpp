@@ -395,6 +395,17 @@ class SecondTracer {
   double longest_hold_ms_ = 0;           // written by the worker before it ends
 };
 
+// The process's memory, through a /proc/PID/mem descriptor this owns.
+class ProcessMemory : public Memory {
+ public:
+  explicit ProcessMemory(Fd fd) : fd_(std::move(fd)), mem_(PagedMemory::of_process(fd_.get())) {}
+  std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override { return mem_->read(addr, buf, len); }
+
+ private:
+  Fd fd_;
+  std::unique_ptr<PagedMemory> mem_;
+};
+
 }  // namespace
 
 std::unique_ptr<Target> open_live(const Source& src) {
@@ -473,6 +484,7 @@ std::unique_ptr<Target> open_live(const Source& src) {
   // Module headers and build-ids: read from the running process (read only).
   report_maps_modules(*t, src, maps, *PagedMemory::of_process(mem.get()));
   check_modules(t->dwfl.get(), t->warnings);
+  t->settled_memory = std::make_unique<ProcessMemory>(std::move(mem));
   return t;
 }
 

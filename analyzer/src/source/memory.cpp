@@ -75,6 +75,12 @@ std::size_t PagedMemory::read(std::uint64_t addr, void* buf, std::size_t len) {
   });
 }
 
+std::size_t PagedMemory::read_once(std::uint64_t addr, void* buf, std::size_t len) {
+  return table_.read(addr, buf, len, [this](const Segment& s, std::uint64_t rel, unsigned char* out, std::size_t n) {
+    return pread_full(fd_, out, n, s.offset + rel);
+  });
+}
+
 // Reads backing bytes through the page cache. `off + len` is below
 // kMaxOffset (SegmentTable), so every page's offset fits pread's off_t.
 std::size_t PagedMemory::read_file(std::uint64_t off, unsigned char* out, std::size_t len) {

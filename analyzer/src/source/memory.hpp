@@ -115,6 +115,8 @@ class PagedMemory : public Memory {
   static std::unique_ptr<PagedMemory> of_process(int mem_fd);
 
   std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override;
+  // Straight from the descriptor, exactly len bytes: no page copied whole.
+  std::size_t read_once(std::uint64_t addr, void* buf, std::size_t len) override;
   const std::vector<Segment>& segments() const { return table_.segments(); }
 
  private:

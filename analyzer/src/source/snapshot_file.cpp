@@ -73,9 +73,11 @@ void read_go_fields(const json& j, Thread& t) {
   if (j.contains("created_by")) t.created_by = detail::frame_from_json(j.at("created_by"));
   t.go_runtime = j.value("go_runtime", false);
   t.leaked_by_gc = j.value("leaked_by_gc", false);
+  t.start_kind = j.value("start_kind", "");
 }
 
 void write_go_fields(const Thread& t, json& tj) {
+  if (!t.start_kind.empty()) tj["start_kind"] = t.start_kind;
   if (t.kind == Kind::thread && !t.go_runtime) return;
   tj["kind"] = to_string(t.kind);
   if (t.kind == Kind::goroutine) {
@@ -83,7 +85,7 @@ void write_go_fields(const Thread& t, json& tj) {
     tj["wait_reason"] = t.wait_reason;
   }
   if (t.wait_minutes) tj["wait_minutes"] = *t.wait_minutes;
-  if (t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
+  if (t.kind == Kind::goroutine && t.created_by) tj["created_by"] = detail::frame_json(*t.created_by);
   if (t.go_runtime) tj["go_runtime"] = true;
   if (t.leaked_by_gc) tj["leaked_by_gc"] = true;
 }
@@ -119,7 +121,7 @@ Descriptor descriptor_from(const json& j) {
   return d;
 }
 
-Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks) {
+Thread thread_from(const json& j, const std::vector<Frame>& frames, const std::vector<std::vector<Frame>>& stacks) {
   Thread t;
   t.tid = j.at("tid").get<int>();
   t.name = j.value("name", "");
@@ -135,6 +137,11 @@ Thread thread_from(const json& j, const std::vector<std::vector<Frame>>& stacks)
   t.error = j.value("error", "");
   t.truncated = j.value("truncated", false);
   read_go_fields(j, t);
+  if (j.contains("created_by_frame")) {
+    auto idx = j.at("created_by_frame").get<std::size_t>();
+    if (idx >= frames.size()) throw std::out_of_range("a thread's created_by_frame does not exist");
+    t.created_by = frames[idx];
+  }
   if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
   if (j.contains("descriptors"))
     for (const auto& d : j.at("descriptors")) t.descriptors.push_back(descriptor_from(d));
@@ -162,6 +169,12 @@ std::string to_snapshot_json(const Snapshot& s) {
     if (!t.error.empty()) tj["error"] = t.error;
     if (t.truncated) tj["truncated"] = true;
     write_go_fields(t, tj);
+    // An OS thread's start routine: an index into frames (a pool's threads share one).
+    if (t.kind == Kind::thread && t.created_by) {
+      auto [cit, cfresh] = frame_ids.emplace(frame_key(*t.created_by), frame_ids.size());
+      if (cfresh) frames.push_back(detail::frame_json(*t.created_by));
+      tj["created_by_frame"] = cit->second;
+    }
     if (t.waiting_on) tj["waiting_on"] = wait_target_json(*t.waiting_on);
     if (!t.descriptors.empty()) {
       json ds = json::array();
@@ -211,7 +224,7 @@ Snapshot from_snapshot_json(const std::string& text, const std::string& origin) 
       }
       stacks.push_back(std::move(fs));
     }
-    for (const auto& t : j.at("threads")) s.threads.push_back(thread_from(t, stacks));
+    for (const auto& t : j.at("threads")) s.threads.push_back(thread_from(t, frames, stacks));
     return s;
   } catch (const Error&) {
     throw;

@@ -50,6 +50,7 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   d.ignore_top = opts.ignore_top;
   d.ignore_any = opts.ignore_any;
   d.ignore_groups = opts.ignore_groups;
+  d.ignore_created_by = opts.ignore_created_by;
   Snapshot none;
   none.pid = cur.pid;
   none.executable = cur.executable;
@@ -65,7 +66,9 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   return out;
 }
 
-bool has_rules(const Options& o) { return !o.ignore_top.empty() || !o.ignore_any.empty() || !o.ignore_groups.empty(); }
+bool has_rules(const Options& o) {
+  return !o.ignore_top.empty() || !o.ignore_any.empty() || !o.ignore_groups.empty() || !o.ignore_created_by.empty();
+}
 
 }  // namespace
 

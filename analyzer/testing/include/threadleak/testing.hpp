@@ -95,6 +95,10 @@ Option IgnoreAnyFunction(std::string function);
 // same across rebuilds that keep the functions on the stack. A string that
 // is not 4 to 12 hex digits matches nothing.
 Option IgnoreGroup(std::string fingerprint);
+// Ignores threads started by `function`: the routine given to
+// pthread_create, or the function a std::thread runs (as
+// `threadleak diff --ignore-created-by`; docs/threads.md).
+Option IgnoreCreatedBy(std::string function);
 // Records the threads alive now; later checks with this option ignore them.
 Option IgnoreCurrent();
 // How long to wait, in all, for new threads to exit before reporting them
