@@ -22,8 +22,7 @@ constexpr const char* kDiffHelp =
 struct DiffArgs {
   InputArgs in;
   OutputArgs out;
-  std::vector<std::string> ignore_top, ignore_any, ignore_groups;
-  std::vector<std::string> ignore_top, ignore_any, ignore_created_by;
+  std::vector<std::string> ignore_top, ignore_any, ignore_groups, ignore_created_by;
   std::size_t min_growth = 1;
   bool show_shrunk = false;
 };

@@ -14,6 +14,8 @@ Option IgnoreAnyFunction(std::string function) {
 
 Option IgnoreGroup(std::string fingerprint) {
   return Option([f = std::move(fingerprint)](testing_detail::Options& o) { o.ignore_groups.push_back(f); });
+}
+
 Option IgnoreCreatedBy(std::string function) {
   return Option([f = std::move(function)](testing_detail::Options& o) { o.ignore_created_by.push_back(f); });
 }
