@@ -231,7 +231,7 @@ class ProfileBuilder {
 };
 
 Labels labels_of(const Group& g) {
-  Labels l{{"state", detail::state_label(g.state, g.syscall_name)}};
+  Labels l{{"state", detail::state_label(g.state, g.syscall_name)}, {"fingerprint", g.fingerprint}};
   if (g.kind == Kind::goroutine) {
     l.emplace_back("wait_reason", g.wait_reason);
     if (g.created_by) l.emplace_back("created_by", detail::frame_name(*g.created_by));
