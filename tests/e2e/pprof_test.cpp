@@ -128,6 +128,7 @@ void expect_traces_match_groups(const std::vector<Trace>& traces, const nlohmann
     ASSERT_NE(it, traces.end()) << "no trace for the group of " << g.at("count") << " at " << want.front();
     EXPECT_EQ(it->count, g.at("count").get<long>());
     EXPECT_EQ(it->labels.at("state"), g.at("state").get<std::string>());
+    EXPECT_EQ(it->labels.at("fingerprint"), g.at("fingerprint").get<std::string>());
   }
 }
 
@@ -174,13 +175,15 @@ TEST(PprofCore, LeakingSampleTopAndTracesHaveTheGroups) {
 
   auto traces = parse_traces(pprof({"-traces", file}));
   ASSERT_EQ(traces.size(), 2u);
+  auto j = tl_test::threadleak_json({"stacks", core});
   EXPECT_EQ(traces[0].count, 3);
-  EXPECT_EQ(traces[0].labels, (std::map<std::string, std::string>{{"state", "sleep"}}));
+  EXPECT_EQ(traces[0].labels, (std::map<std::string, std::string>{
+                                  {"state", "sleep"}, {"fingerprint", j.at("groups")[0].at("fingerprint")}}));
   EXPECT_EQ(traces[0].frames.front(), "clock_nanosleep");
   EXPECT_NE(std::find(traces[0].frames.begin(), traces[0].frames.end(), kGetResourceB), traces[0].frames.end());
   EXPECT_EQ(traces[1].count, 1);
   EXPECT_EQ(traces[1].labels.at("state"), "io");
-  expect_traces_match_groups(traces, tl_test::threadleak_json({"stacks", core}).at("groups"));
+  expect_traces_match_groups(traces, j.at("groups"));
 
   // hang writes the same snapshot's groups, byte for byte.
   std::string hang = write_pprof("hang", {core}, dir + "/hang.pb.gz");
@@ -259,9 +262,11 @@ TEST(PprofGo, LeakingServiceGoroutines) {
   ASSERT_EQ(traces.size(), 2u);
   EXPECT_EQ(traces[0].count, 12);
   EXPECT_EQ(traces[0].frames, (std::vector<std::string>{"time.Sleep", "main.GetResourceB"}));
-  EXPECT_EQ(traces[0].labels, (std::map<std::string, std::string>{
-                                  {"state", "sleep"}, {"wait_reason", "sleep"}, {"created_by", "main.Execute"}}));
   auto j = tl_test::threadleak_json({"stacks", core2});
+  EXPECT_EQ(traces[0].labels, (std::map<std::string, std::string>{{"state", "sleep"},
+                                                                  {"fingerprint", j.at("groups")[0].at("fingerprint")},
+                                                                  {"wait_reason", "sleep"},
+                                                                  {"created_by", "main.Execute"}}));
   nlohmann::json user = nlohmann::json::array();
   for (const auto& g : j.at("groups"))
     if (!g.value("go_runtime", false)) user.push_back(g);

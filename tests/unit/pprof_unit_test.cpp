@@ -105,7 +105,8 @@ threadleak::Snapshot native() {
 
 TEST(Pprof, SnapshotRoundTrip) {
   threadleak::Snapshot s = native();
-  pb::Profile p = parse(threadleak::render_pprof(s, threadleak::group(s, {})));
+  auto groups = threadleak::group(s, {});
+  pb::Profile p = parse(threadleak::render_pprof(s, groups));
   EXPECT_EQ(p.string_table(0), "");
   EXPECT_EQ(sample_types(p), (std::vector<std::string>{"threads/count"}));
   EXPECT_EQ(str(p, p.default_sample_type()), "threads");
@@ -123,9 +124,12 @@ TEST(Pprof, SnapshotRoundTrip) {
             (std::vector<std::string>{"clock_nanosleep", "std::this_thread::sleep_for /usr/include/c++/12/bits/this_thread_sleep.h:82 (inline)",
                                       "worker() app.cpp:7", "libstdc++.so.6+0x30"}));
   EXPECT_EQ(sleepers.location_id_size(), 3);   // the inlined call shares worker's location
-  EXPECT_EQ(labels(p, sleepers), (std::map<std::string, std::string>{{"state", "sleep"}}));
+  EXPECT_EQ(labels(p, sleepers),
+            (std::map<std::string, std::string>{{"state", "sleep"}, {"fingerprint", groups[0].fingerprint}}));
+  EXPECT_EQ(groups[0].fingerprint.size(), 12u);
   EXPECT_EQ(p.sample(1).value(0), 1);
-  EXPECT_EQ(labels(p, p.sample(1)), (std::map<std::string, std::string>{{"state", "io"}}));
+  EXPECT_EQ(labels(p, p.sample(1)),
+            (std::map<std::string, std::string>{{"state", "io"}, {"fingerprint", groups[1].fingerprint}}));
 
   // Mappings: the executable first (pprof's main binary), then as frames
   // meet them; an unlisted module's from its frames (pc - rel_pc).
@@ -176,8 +180,10 @@ TEST(Pprof, GoroutinesComeFirstAndRuntimeOnesOnRequest) {
   EXPECT_EQ(values["clock_nanosleep"], (std::vector<std::int64_t>{0, 2}));
   for (const auto& smp : p.sample()) {
     if (stack(p, smp).front() != "time.Sleep") continue;
-    EXPECT_EQ(labels(p, smp), (std::map<std::string, std::string>{
-                                  {"state", "waiting"}, {"wait_reason", "sleep"}, {"created_by", "main.Execute"}}));
+    EXPECT_EQ(labels(p, smp), (std::map<std::string, std::string>{{"state", "waiting"},
+                                                                  {"fingerprint", threadleak::fingerprint_of(g)},
+                                                                  {"wait_reason", "sleep"},
+                                                                  {"created_by", "main.Execute"}}));
   }
 
   pb::Profile all = parse(threadleak::render_pprof(s, groups, {.go_runtime = true}));

@@ -150,8 +150,8 @@ std::string render_html(const Diff& d);
 // pprof (docs/pprof.md): a gzip-compressed profile.proto, as `go tool pprof`
 // and other pprof readers take it; binary, for a file. One sample per group,
 // valued by its members, with its stack (inlined calls in their location),
-// the modules as mappings (build-ids) and labels (state; for goroutines the
-// wait reason and creator). Sample types: "threads", or for a Go program
+// the modules as mappings (build-ids) and labels (state, fingerprint; for
+// goroutines the wait reason and creator). Sample types: "threads", or for a Go program
 // "goroutines" then "threads" (each sample counts in its kind's column).
 struct PprofOptions {
   bool go_runtime = false;               // also the Go runtime's own threads and goroutines (labelled go_runtime)
