@@ -18,7 +18,7 @@ STAGES = [
     ("unwind", [r"^unwind\.", r"^fast_unwind\."]),
     ("symbolize", [r"^symbolize\.", r"^symbol_preload\.", r"^scope_index\.", r"^golang/go_symbolize\."]),
     ("classify", [r"^classify\.", r"^golang/go_snapshot\."]),
-    ("group", [r"^group\.cpp$"]),
+    ("group", [r"^group\.cpp$", r"^fingerprint\.cpp$"]),
     ("diff", [r"^diff\.cpp$", r"^series\.cpp$", r"^ignore\.hpp$"]),
     ("hang", [r"^hang/"]),
     ("report", [r"^report/"]),

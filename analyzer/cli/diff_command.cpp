@@ -16,7 +16,7 @@ namespace {
 struct DiffArgs {
   InputArgs in;
   OutputArgs out;
-  std::vector<std::string> ignore_top, ignore_any;
+  std::vector<std::string> ignore_top, ignore_any, ignore_groups;
   std::size_t min_growth = 1;
   bool show_shrunk = false;
 };
@@ -26,6 +26,7 @@ threadleak::DiffOptions diff_options(const DiffArgs& a) {
   opts.grouping.by = a.out.grouping();
   opts.ignore_top = a.ignore_top;
   opts.ignore_any = a.ignore_any;
+  opts.ignore_groups = a.ignore_groups;
   opts.min_growth = a.min_growth;
   return opts;
 }
@@ -81,6 +82,8 @@ Command add_diff_command(CLI::App& app) {
   add_output_options(cmd, a->out, "docs/schema/diff.schema.json, docs/schema/series.schema.json");
   cmd->add_option("--ignore-top", a->ignore_top, "ignore threads with this function on top (repeatable)");
   cmd->add_option("--ignore-any", a->ignore_any, "ignore threads with this function anywhere (repeatable)");
+  add_fingerprint_option(cmd, "--ignore-group", a->ignore_groups,
+                         "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
   cmd->add_option("--min-growth", a->min_growth, "report a group only when it grew by at least N")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--show-shrunk", a->show_shrunk, "also print the stacks of groups that shrank");

@@ -58,6 +58,14 @@ void add_group_by_option(CLI::App* cmd, std::string& group_by) {
       ->check(CLI::IsMember({"pc", "function"}));
 }
 
+CLI::Option* add_fingerprint_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,
+                                    const std::string& help) {
+  CLI::Validator fp([](std::string& s) {
+    return threadleak::is_fingerprint_prefix(s) ? std::string() : "'" + s + "' is not a group fingerprint (4 to 12 hex digits)";
+  }, "FP");
+  return cmd->add_option(name, into, help)->check(fp);
+}
+
 void add_output_options(CLI::App* cmd, OutputArgs& o, const std::string& schema) {
   auto* json = cmd->add_flag("--json", o.json, "JSON output, short for --format json (schema: " + schema + ")");
   add_format_options(cmd, o.fmt, json);

@@ -50,5 +50,9 @@ void add_output_options(CLI::App* cmd, OutputArgs& o, const std::string& schema)
 // --group-by alone (for commands with an output of their own).
 void add_group_by_option(CLI::App* cmd, std::string& group_by);
 threadleak::GroupBy grouping_of(const std::string& group_by);
+// A repeatable option that names groups by fingerprint (4 to 12 hex digits,
+// a prefix of the [fingerprint] the reports show): --group, --ignore-group.
+CLI::Option* add_fingerprint_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,
+                                    const std::string& help);
 
 }  // namespace cli

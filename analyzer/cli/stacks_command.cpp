@@ -1,5 +1,6 @@
 // `threadleak stacks (INPUT | --pid PID)` and `threadleak snapshot ... -o FILE`:
 // one capture, reported or saved.
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -17,14 +18,30 @@ struct StacksArgs {
   OutputArgs out;
   std::size_t top = 0;
   bool go_runtime = false;
+  std::vector<std::string> only_groups;   // --group FP
 };
+
+// --group: only the groups whose fingerprint starts with one of `wanted`;
+// returns how many there were before (0 without --group).
+std::size_t keep_named(std::vector<threadleak::Group>& groups, const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return 0;
+  std::size_t all = groups.size();
+  std::erase_if(groups, [&](const threadleak::Group& g) {
+    return std::none_of(wanted.begin(), wanted.end(),
+                        [&](const std::string& w) { return threadleak::fingerprint_matches(g.fingerprint, w); });
+  });
+  note(fmt::format("--group: showing {} of {} groups", groups.size(), all));
+  return all;
+}
 
 int run_stacks(const StacksArgs& a) {
   threadleak::Snapshot snap = capture_until_exit(the_source(a.in));
   warn_all(snap.warnings);
   auto groups = threadleak::group(snap, {a.out.grouping()});
+  std::size_t before = keep_named(groups, a.only_groups);
   auto hang = threadleak::analyze_hang(snap);
-  threadleak::TextOptions text{.top = a.top, .color = a.out.color(), .show_go_runtime = a.go_runtime};
+  threadleak::TextOptions text{.top = a.top, .color = a.out.color(), .show_go_runtime = a.go_runtime,
+                               .groups_before_filter = before};
   switch (a.out.format()) {
     case Format::text: write_output(threadleak::render_text(snap, groups, hang, text), a.out.out); break;
     case Format::json: write_output(threadleak::render_json(snap, groups, hang), a.out.out); break;
@@ -55,6 +72,8 @@ Command add_stacks_command(CLI::App& app) {
   add_output_options(cmd, a->out, "docs/schema/stacks.schema.json");
   cmd->add_option("--top", a->top, "show only the N largest groups");
   cmd->add_flag("--go-runtime", a->go_runtime, "also show the Go runtime's own OS threads and goroutines");
+  add_fingerprint_option(cmd, "--group", a->only_groups,
+                         "show only the group with this fingerprint, or a prefix of it (repeatable)");
   return {cmd, [a] { return run_stacks(*a); }};
 }
 

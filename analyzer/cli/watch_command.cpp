@@ -40,6 +40,7 @@ struct WatchArgs {
   std::string metrics_listen;  // HOST:PORT
   std::string metrics_file;
   std::size_t metrics_top = 50;
+  std::vector<std::string> ignore_groups;
 };
 
 // "30s", "500ms", "2m", "1h", "1.5s"; a bare number is seconds.
@@ -153,8 +154,8 @@ bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadl
     if (!e.grew || e.counts[n - 1] <= e.counts[n - 2]) continue;
     std::string state = e.group.state == threadleak::State::syscall ? "syscall:" + e.group.syscall_name
                                                                      : threadleak::to_string(e.group.state);
-    say(fmt::format("GREW +{} over the last {} snapshots: {} in state {}: {}", e.growth(), n, arrows(e.counts),
-                    state, top_function(e.group)));
+    say(fmt::format("[{}] GREW +{} over the last {} snapshots: {} in state {}: {}", e.group.fingerprint, e.growth(), n,
+                    arrows(e.counts), state, top_function(e.group)));
     any = true;
   }
   return any;
@@ -165,6 +166,7 @@ int run_watch(const WatchArgs& a) {
   threadleak::DiffOptions opts;
   opts.grouping.by = grouping_of(a.group_by);
   opts.min_growth = a.min_growth;
+  opts.ignore_groups = a.ignore_groups;
   Saver saver(a.out_dir, a.in.pid);
   sigset_t stop;
   sigemptyset(&stop);
@@ -224,6 +226,8 @@ Command add_watch_command(CLI::App& app) {
                   "the largest N groups get a series each; the rest are summed in fingerprint=\"other\"")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  add_fingerprint_option(cmd, "--ignore-group", args->ignore_groups,
+                         "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
   return {cmd, [args] { return run_watch(*args); }};
 }
 

@@ -37,8 +37,12 @@ bool ignored(const Thread& t, const DiffOptions& o) {
     if (any_matches(f.function, o.ignore_top)) return true;
     if (!f.inlined) break;
   }
-  return std::any_of(t.frames.begin(), t.frames.end(),
-                     [&](const Frame& f) { return any_matches(f.function, o.ignore_any); });
+  if (std::any_of(t.frames.begin(), t.frames.end(), [&](const Frame& f) { return any_matches(f.function, o.ignore_any); }))
+    return true;
+  if (o.ignore_groups.empty()) return false;
+  std::string fp = fingerprint_of(t);
+  return std::any_of(o.ignore_groups.begin(), o.ignore_groups.end(),
+                     [&](const std::string& w) { return fingerprint_matches(fp, w); });
 }
 
 }  // namespace

@@ -81,7 +81,10 @@ std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts) {
     auto [it, fresh] = by_key.try_emplace(grouping_key(t, opts.by));
     Group& g = it->second;
     std::int64_t id = t.member_id();
-    if (fresh) g.signature = signature(t, opts.by);
+    if (fresh) {
+      g.signature = signature(t, opts.by);
+      g.fingerprint = fingerprint_of(t);
+    }
     if (fresh || id < g.members.front()) {
       g.state = t.state;
       g.syscall_name = t.syscall_name;

@@ -28,6 +28,20 @@ std::mutex g_contended;
 int g_pipe[2];
 std::atomic<long> g_max_gap_us{0};
 
+#ifdef PARK_SHIFTED
+// park_shifted: the same program with this unrelated function compiled in
+// front of the parked ones (GCC lays out the functions whose address main
+// takes in reverse order of use: this one, used last, comes first), so every
+// parked function's offset moves while no function on a parked stack
+// changes (fingerprint_test). It never runs.
+volatile long g_unrelated_sink;
+__attribute__((noinline)) void unrelated_checksum() {
+  long h = 7;
+  for (const char* s = "an unrelated function"; *s; ++s) h = h * 131 + *s;
+  g_unrelated_sink = h ^ (h >> 17);
+}
+#endif
+
 __attribute__((noinline)) void pool_worker() {
   std::unique_lock lock(g_pool_mu);
   g_parked.add(sample::gettid());
@@ -135,6 +149,9 @@ int main(int argc, char** argv) {
   g_parked.wait_blocked(static_cast<std::size_t>(condvar + mutex + (mutex > 0) + sleep + read));
   if (tick) start(ticker);
   std::this_thread::sleep_for(std::chrono::milliseconds(tick ? 20 : 0));
+#ifdef PARK_SHIFTED
+  if (argc > 1000) start(unrelated_checksum);
+#endif
   g_max_gap_us = 0;
   sample::say("ready " + std::to_string(condvar + mutex + (mutex > 0) + sleep + read + tick + 1));
   wait_for_command();

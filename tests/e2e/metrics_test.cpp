@@ -290,6 +290,7 @@ TEST(MetricsEscaping, HostileFunctionNames) {
   auto group = [](const std::string& fn, const std::string& sig, std::vector<std::int64_t> tids) {
     threadleak::Group g;
     g.signature = sig;
+    g.fingerprint = "00000000000" + sig.substr(1);
     g.state = threadleak::State::syscall;
     g.syscall_name = "ioctl";
     g.members = std::move(tids);
@@ -306,7 +307,7 @@ TEST(MetricsEscaping, HostileFunctionNames) {
   auto check = promtool_check(text);
   EXPECT_EQ(check.status, 0) << check.out << check.err << text;
   std::string first = std::regex_replace(line_with(text, "threadleak_group_members", "ioctl"),
-                                         std::regex("fingerprint=\"[0-9a-f]{16}\""), "fingerprint=\"F\"");
+                                         std::regex("fingerprint=\"[0-9a-f]{12}\""), "fingerprint=\"F\"");
   EXPECT_EQ(first, "threadleak_group_members{fingerprint=\"F\",state=\"syscall:ioctl\",function=\"q\\\"b\\\\s\\nn"
                    "\ufffd(\ufffd)\",kind=\"thread\",executable=\"/bin/x\"} 3");
   std::string cut = line_with(text, "threadleak_group_members", "aaaa");

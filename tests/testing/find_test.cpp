@@ -105,6 +105,23 @@ TEST(Find, IgnoreAnyFunction) {
   EXPECT_TRUE(threadleak::Find(threadleak::IgnoreAnyFunction("tl_testing::tl_elsewhere"), threadleak::MaxRetryTime(10ms)));
 }
 
+TEST(Find, IgnoreGroupByFingerprint) {
+  Parked ignored(tl_testing::tl_ignored_top);
+  Parked leaked(tl_testing::tl_leaked_reader);
+  threadleak::Leaks all = threadleak::Find(threadleak::MaxRetryTime(10ms));
+  ASSERT_EQ(all.groups().size(), 2u);
+  std::string fp;
+  for (const auto& g : all.groups())
+    if (g.members == std::vector<std::int64_t>{ignored.tid()}) fp = g.fingerprint;
+  ASSERT_EQ(fp.size(), 12u);
+  EXPECT_THAT(all.report(), HasSubstr("[" + fp + "] 1 thread in state io: TIDs " + std::to_string(ignored.tid())));
+  threadleak::Leaks l = threadleak::Find(threadleak::IgnoreGroup(fp.substr(0, 5)), threadleak::MaxRetryTime(10ms));
+  ASSERT_EQ(l.threads().size(), 1u);
+  EXPECT_EQ(l.threads()[0].tid, leaked.tid());
+  leaked.release();
+  EXPECT_FALSE(threadleak::Find(threadleak::IgnoreGroup(fp)));
+}
+
 TEST(Find, IgnoredAndLeakedTogetherReportOnlyTheLeak) {
   Parked ignored(tl_testing::tl_ignored_top);
   Parked leaked(tl_testing::tl_leaked_reader);

@@ -109,3 +109,65 @@ TEST(Diff, MinGrowth) {
   o.min_growth = 2;
   EXPECT_TRUE(diff(a, b, o).grew());
 }
+
+// The fingerprint is specified byte for byte (docs/threadleak.md#fingerprints):
+// FNV-1a 64 of "fp1\nthread\nsleep\nf clock_nanosleep\nf worker_sleep\nf start_thread",
+// first 12 hex digits. These values were computed from that text alone.
+TEST(Fingerprint, IsTheDocumentedHashOfKindStateAndFunctions) {
+  Snapshot s = snapshot(42, 1, 100);
+  auto groups = group(s, {});
+  auto sleepers = std::find_if(groups.begin(), groups.end(), [](const Group& g) { return g.state == State::sleep; });
+  ASSERT_NE(sleepers, groups.end());
+  EXPECT_EQ(sleepers->fingerprint, "7ac122a5cef1");
+  Thread t = tl_unit::thread(7, State::sleep, tl_unit::sleeper_stack());
+  EXPECT_EQ(fingerprint_of(t), "7ac122a5cef1");
+  // An inlined call is its own line; a frame without a function is its module's name.
+  t.frames.insert(t.frames.begin() + 1, tl_unit::frame("inlined_helper", 0x24, true));
+  t.frames[1].inlined = true;
+  t.frames[2].function = Interned();
+  t.frames[2].module = "libapp.so";
+  EXPECT_EQ(fingerprint_of(t), "5fd5079cb014");
+}
+
+TEST(Fingerprint, IgnoresOffsetsAddressesAndModulesButNotFunctionsOrState) {
+  Thread a = tl_unit::thread(7, State::sleep, tl_unit::sleeper_stack());
+  Thread b = a;
+  for (Frame& f : b.frames) {
+    f.rel_pc += 0x40;
+    f.pc += 0x7000000;
+    f.build_id = "abcdef";
+  }
+  EXPECT_EQ(fingerprint_of(a), fingerprint_of(b));
+  b.frames[1].function = "worker_sleep2";
+  EXPECT_NE(fingerprint_of(a), fingerprint_of(b));
+  b = a;
+  b.state = State::running;
+  EXPECT_NE(fingerprint_of(a), fingerprint_of(b));
+  b = a;
+  b.frames[1].inlined = true;
+  EXPECT_NE(fingerprint_of(a), fingerprint_of(b));
+  // The same at either grouping level.
+  Snapshot s = snapshot(42, 3, 100);
+  auto by_pc = group(s, {GroupBy::pc}), by_fn = group(s, {GroupBy::function});
+  ASSERT_EQ(by_pc.size(), by_fn.size());
+  for (std::size_t i = 0; i < by_pc.size(); ++i) EXPECT_EQ(by_pc[i].fingerprint, by_fn[i].fingerprint);
+}
+
+TEST(Fingerprint, PrefixesOfFourToTwelveHexDigitsAnyCase) {
+  EXPECT_TRUE(fingerprint_matches("7ac122a5cef1", "7ac1"));
+  EXPECT_TRUE(fingerprint_matches("7ac122a5cef1", "7AC122A5CEF1"));
+  EXPECT_FALSE(fingerprint_matches("7ac122a5cef1", "7ac"));        // too short to name a group
+  EXPECT_FALSE(fingerprint_matches("7ac122a5cef1", "7ac122a5cef10"));
+  EXPECT_FALSE(fingerprint_matches("7ac122a5cef1", "7ac2"));
+  EXPECT_FALSE(is_fingerprint_prefix("worker"));
+  EXPECT_TRUE(is_fingerprint_prefix("deadBEEF"));
+}
+
+TEST(Diff, IgnoreGroupByFingerprintPrefix) {
+  Snapshot before = snapshot(42, 2, 100), after = snapshot(43, 5, 200);
+  DiffOptions o;
+  o.ignore_groups = {fingerprint_of(before.threads.back()).substr(0, 6)};
+  Diff d = diff(before, after, o);
+  EXPECT_FALSE(d.grew());
+  EXPECT_EQ(d.ignored, 7u);  // the sleepers, both sides
+}

@@ -7,6 +7,11 @@
 //
 // Diff: groups of a baseline and a current snapshot matched by signature.
 //
+// Fingerprint: a short name for a group (12 lower-case hex digits) that a
+// person or a CI file can keep: built from the functions on the stack and
+// their inline chain, not from offsets, so it survives ASLR, restarts and
+// rebuilds that do not change those functions (docs/threadleak.md#fingerprints).
+//
 //   auto groups = threadleak::group(snap, {.by = threadleak::GroupBy::pc});
 //   threadleak::Diff d = threadleak::diff(old_snap, new_snap, {});
 //   return d.grew() ? 1 : 0;
@@ -34,6 +39,7 @@ struct GroupOptions {
 
 struct Group {
   std::string signature;         // stable key; equal signatures = same stack
+  std::string fingerprint;       // fingerprint_of() its threads: 12 lower-case hex digits
   State state = State::unknown;  // the state of the group's threads (the most common one)
   std::string syscall_name;
   std::vector<std::int64_t> members;  // sorted: TIDs of a thread group, goroutine ids of a goroutine group
@@ -48,10 +54,23 @@ struct Group {
 
 std::vector<Group> group(const Snapshot& snap, const GroupOptions& opts);
 
+// The fingerprint of the group `t` belongs to: FNV-1a 64 over its kind,
+// state (goroutines: wait reason), each frame's function name and whether
+// it is an inlined call, and the creating function; the hash's first 12 hex
+// digits. A frame without a function counts as its module's file name
+// (docs/threadleak.md#fingerprints). Equal signatures give equal
+// fingerprints at every GroupBy; groups that differ only in offsets share one.
+std::string fingerprint_of(const Thread& t);
+// True when `wanted` (4 to 12 hex digits, any case) starts `fingerprint`.
+bool fingerprint_matches(const std::string& fingerprint, const std::string& wanted);
+// True when `s` is something fingerprint_matches accepts: 4 to 12 hex digits.
+bool is_fingerprint_prefix(const std::string& s);
+
 struct DiffOptions {
   GroupOptions grouping;
   std::vector<std::string> ignore_top;   // skip threads whose top function is one of these
   std::vector<std::string> ignore_any;   // skip threads with any frame in one of these
+  std::vector<std::string> ignore_groups;  // skip threads whose group fingerprint starts with one of these
   std::size_t min_growth = 1;            // a group must grow by at least this much to count
 };
 

@@ -126,6 +126,7 @@ struct TextOptions {
   bool show_shrunk = false;              // diff: also print the stacks of groups that shrank
   bool color = false;                    // ANSI colours (the front end decides: a terminal, NO_COLOR)
   bool show_go_runtime = false;          // also print the Go runtime's own threads and goroutines (folded by default)
+  std::size_t groups_before_filter = 0;  // the groups given are a selection (stacks --group) of this many
 };
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o);
 std::string render_text(const Diff& d, const TextOptions& o);

@@ -35,9 +35,9 @@ struct Change {
 std::string group_rows(const Group& g, const Change& c) {
   std::string label = detail::state_label(g.state, g.syscall_name);
   std::string title = detail::group_title(g);
-  std::string attrs = fmt::format(R"(class="group{}{}" data-count="{}" data-state="{}" data-function="{}")",
+  std::string attrs = fmt::format(R"(class="group{}{}" data-count="{}" data-state="{}" data-function="{}" data-fingerprint="{}")",
                                   *c.kind ? " " : "", c.kind, *c.kind ? c.current : g.count(),
-                                  html_escape(label), html_escape(title));
+                                  html_escape(label), html_escape(title), g.fingerprint);
   std::string count = fmt::format("{}", g.count());
   if (*c.kind) {
     attrs += fmt::format(R"( data-baseline="{}" data-current="{}")", c.baseline, c.current);
@@ -46,9 +46,9 @@ std::string group_rows(const Group& g, const Change& c) {
   }
   return fmt::format(
       "<tbody {}>\n<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>"
-      "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{}</td>"
+      "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{} <span class=\"fp\">{}</span></td>"
       "<td class=\"tids\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"4\">{}</td></tr>\n</tbody>\n",
-      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), id_text(g.members),
+      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), g.fingerprint, id_text(g.members),
       stack_list(g.frames));
 }
 

@@ -19,6 +19,7 @@ th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; }
 td.count, th.count { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.fn { word-break: break-all; }
+td.fn .fp { color: var(--muted); font-size: 12px; }
 td.tids { color: var(--muted); font-size: 12px; }
 tr.head { cursor: pointer; }
 tr.head:hover { background: #f5f7fa; }

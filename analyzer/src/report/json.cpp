@@ -12,6 +12,7 @@ nlohmann::json group_json(const Group& g) {
   nlohmann::json j = {{"count", g.count()},
                       {"state", state_label(g.state, g.syscall_name)},
                       {"signature", g.signature},
+                      {"fingerprint", g.fingerprint},
                       {"kind", to_string(g.kind)},
                       {"frames", frames_json(g.frames)}};
   j["members"] = g.members;

@@ -88,12 +88,6 @@ std::string state_label(const Group& g) {
   return g.state == State::syscall ? "syscall:" + g.syscall_name : to_string(g.state);
 }
 
-std::string fingerprint_of(const Group& g) {
-  // Until groups carry a fingerprint of their own: the signature's FNV-1a.
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : g.signature) h = (h ^ c) * 0x100000001b3ull;
-  return fmt::format("{:016x}", h);
-}
 
 // The largest `top` groups, each with its label set; groups whose labels
 // coincide are one series (their counts add up), so no series repeats.
@@ -108,7 +102,7 @@ std::vector<std::pair<std::string, std::size_t>> group_series(const std::vector<
       rest += g.count();
       continue;
     }
-    std::string labels = label_set({{"fingerprint", fingerprint_of(g)},
+    std::string labels = label_set({{"fingerprint", g.fingerprint},
                                     {"state", state_label(g)},
                                     {"function", detail::group_title(g)},
                                     {"kind", to_string(g.kind)},

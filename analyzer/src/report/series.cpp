@@ -37,7 +37,7 @@ std::string render_text(const Series& s, const TextOptions& o) {
   std::string out = summary(s);
   for (const SeriesEntry& e : s.groups) {
     if (!e.grew) continue;
-    out += fmt::format("\n{}: {} in state {}\n",
+    out += fmt::format("\n[{}] {}: {} in state {}\n", e.group.fingerprint,
                        detail::paint(fmt::format("GREW +{}", e.growth()), detail::Paint::red, o.color),
                        arrows(e.counts), state_of(e.group, o.color));
     out += detail::stack_text(e.group.frames, o.color);
@@ -47,7 +47,7 @@ std::string render_text(const Series& s, const TextOptions& o) {
     if (e.grew) continue;
     if (!header) out += "\ndid not grow:\n";
     header = true;
-    out += fmt::format("  {}  {}  {}\n", arrows(e.counts), state_of(e.group, o.color), detail::group_title(e.group));
+    out += fmt::format("  [{}] {}  {}  {}\n", e.group.fingerprint, arrows(e.counts), state_of(e.group, o.color), detail::group_title(e.group));
   }
   return out;
 }

@@ -48,13 +48,13 @@ std::string row(const SeriesEntry& e, std::size_t columns) {
   for (std::size_t i = 0; i < e.counts.size(); ++i)
     counts += fmt::format("<td class=\"count{}\">{}</td>", i + 1 == e.counts.size() ? " last" : "", e.counts[i]);
   return fmt::format(
-      "<tbody class=\"group{}\" data-counts=\"{}\" data-grew=\"{}\" data-state=\"{}\" data-function=\"{}\">\n"
+      "<tbody class=\"group{}\" data-counts=\"{}\" data-grew=\"{}\" data-state=\"{}\" data-function=\"{}\" data-fingerprint=\"{}\">\n"
       "<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>{}"
       "<td class=\"spark\">{}</td><td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td>"
-      "<td class=\"fn\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"{}\">{}</td></tr>\n</tbody>\n",
+      "<td class=\"fn\">{} <span class=\"fp\">{}</span></td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"{}\">{}</td></tr>\n</tbody>\n",
       e.grew ? " grew" : "", fmt::join(e.counts, " "), e.grew ? 1 : 0, html_escape(label),
-      html_escape(title), counts, spark(e.counts), e.grew ? fmt::format("+{}", e.growth()) : "",
-      detail::state_class(g.state), html_escape(label), html_escape(title), columns + 4,
+      html_escape(title), g.fingerprint, counts, spark(e.counts), e.grew ? fmt::format("+{}", e.growth()) : "",
+      detail::state_class(g.state), html_escape(label), html_escape(title), g.fingerprint, columns + 4,
       detail::stack_list(g.frames));
 }
 

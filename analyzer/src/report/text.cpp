@@ -49,21 +49,26 @@ std::string created_by(const Group& g) {
   return g.created_by ? fmt::format("    created by {}{}\n", g.created_by->function, where(*g.created_by)) : "";
 }
 
+// "[3f2a9c01d4e7] ": the group's fingerprint, first on its head line.
+std::string tag(const Group& g) { return "[" + g.fingerprint + "] "; }
+
 std::string group_block(const Group& g, const TextOptions& o) {
   if (g.kind == Kind::goroutine)
-    return "\n" + goroutine_head(g, g.count(), "goroutines " + id_list(g.members, o.max_tids), o.color) +
+    return "\n" + tag(g) + goroutine_head(g, g.count(), "goroutines " + id_list(g.members, o.max_tids), o.color) +
            detail::stack_text(g.frames, o.color) + created_by(g);
-  return fmt::format("\n{} in state {}: TIDs {}\n", plural(g.count(), "thread"), label(g, o.color),
+  return fmt::format("\n{}{} in state {}: TIDs {}\n", tag(g), plural(g.count(), "thread"), label(g, o.color),
                      id_list(g.members, o.max_tids)) + detail::stack_text(g.frames, o.color);
 }
 
-std::string headline(const Snapshot& snap, std::size_t groups) {
+std::string headline(const Snapshot& snap, std::size_t groups, const TextOptions& o) {
   std::size_t gs = 0;
   for (const Thread& t : snap.threads) gs += t.kind == Kind::goroutine;
   std::string what = plural(snap.threads.size() - gs, "thread");
   if (gs) what += ", " + plural(gs, "goroutine");
+  std::string in = o.groups_before_filter ? fmt::format("{}, {} shown", plural(o.groups_before_filter, "group"), groups)
+                                          : plural(groups, "group");
   return fmt::format("{} {} ({}): {} in {}\n", snap.source, snap.origin,
-                     snap.executable.empty() ? "?" : snap.executable, what, plural(groups, "group"));
+                     snap.executable.empty() ? "?" : snap.executable, what, in);
 }
 
 }  // namespace
@@ -79,7 +84,7 @@ std::string stack_text(const std::vector<Frame>& frames, bool color) {
 }  // namespace detail
 
 std::string render_text(const Snapshot& snap, const std::vector<Group>& groups, const TextOptions& o) {
-  std::string out = headline(snap, groups.size());
+  std::string out = headline(snap, groups.size(), o);
   if (snap.coredump)
     out += fmt::format("systemd-coredump: pid {} uid {} comm {} at {}\n", snap.coredump->pid, snap.coredump->uid,
                        snap.coredump->comm, snap.coredump->time);
@@ -114,7 +119,7 @@ std::string render_text(const Diff& d, const TextOptions& o) {
     std::size_t growth = d.same_process ? e.new_members.size() : e.current - e.baseline;
     grew += growth;
     if (e.group.kind == Kind::goroutine) {
-      out += fmt::format("\n{}: {} -> {} goroutines ", detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
+      out += fmt::format("\n{}{}: {} -> {} goroutines ", tag(e.group), detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                          e.baseline, e.current);
       out += goroutine_tail(e.group,
                             e.new_members.empty() ? "goroutines " + id_list(e.group.members, o.max_tids)
@@ -122,7 +127,7 @@ std::string render_text(const Diff& d, const TextOptions& o) {
       out += detail::stack_text(e.group.frames, o.color) + created_by(e.group);
       continue;
     }
-    out += fmt::format("\n{}: {} -> {} in state {}{}\n",
+    out += fmt::format("\n{}{}: {} -> {} in state {}{}\n", tag(e.group),
                        detail::paint(fmt::format("GREW +{}", growth), detail::Paint::red, o.color),
                        e.baseline, e.current, label(e.group, o.color),
                        e.new_members.empty() ? fmt::format(": TIDs {}", id_list(e.group.members, o.max_tids))
@@ -130,7 +135,7 @@ std::string render_text(const Diff& d, const TextOptions& o) {
     out += detail::stack_text(e.group.frames, o.color);
   }
   for (const auto& e : d.shrunk) {
-    out += fmt::format("\n{}: {} -> {} in state {}\n",
+    out += fmt::format("\n{}{}: {} -> {} in state {}\n", tag(e.group),
                        detail::paint(fmt::format("SHRANK -{}", e.baseline - e.current), detail::Paint::green, o.color),
                        e.baseline, e.current, label(e.group, o.color));
     if (o.show_shrunk) out += detail::stack_text(e.group.frames, o.color);

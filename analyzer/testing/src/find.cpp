@@ -49,6 +49,7 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   DiffOptions d;
   d.ignore_top = opts.ignore_top;
   d.ignore_any = opts.ignore_any;
+  d.ignore_groups = opts.ignore_groups;
   Snapshot none;
   none.pid = cur.pid;
   none.executable = cur.executable;
@@ -64,7 +65,7 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   return out;
 }
 
-bool has_rules(const Options& o) { return !o.ignore_top.empty() || !o.ignore_any.empty(); }
+bool has_rules(const Options& o) { return !o.ignore_top.empty() || !o.ignore_any.empty() || !o.ignore_groups.empty(); }
 
 }  // namespace
 

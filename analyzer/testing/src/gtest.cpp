@@ -12,6 +12,10 @@ Option IgnoreAnyFunction(std::string function) {
   return Option([f = std::move(function)](testing_detail::Options& o) { o.ignore_any.push_back(f); });
 }
 
+Option IgnoreGroup(std::string fingerprint) {
+  return Option([f = std::move(fingerprint)](testing_detail::Options& o) { o.ignore_groups.push_back(f); });
+}
+
 Option IgnoreCurrent() {
   auto now = std::make_shared<const Baseline>(Baseline::now());
   return Option([now](testing_detail::Options& o) { o.baseline = now; });

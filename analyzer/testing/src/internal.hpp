@@ -15,6 +15,7 @@ namespace threadleak::testing_detail {
 struct Options {
   std::vector<std::string> ignore_top;           // IgnoreTopFunction
   std::vector<std::string> ignore_any;           // IgnoreAnyFunction
+  std::vector<std::string> ignore_groups;        // IgnoreGroup
   std::shared_ptr<const Baseline> baseline;      // IgnoreCurrent; null = at_start()
   std::chrono::nanoseconds max_retry_time = std::chrono::seconds(1);
   std::chrono::seconds capture_timeout = std::chrono::seconds(30);  // CaptureTimeout

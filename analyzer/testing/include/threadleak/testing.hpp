@@ -90,6 +90,11 @@ class Option {
 Option IgnoreTopFunction(std::string function);
 // Ignores threads with `function` anywhere in their stack.
 Option IgnoreAnyFunction(std::string function);
+// Ignores threads whose group has this fingerprint (or a prefix of it, 4 to
+// 12 hex digits): the [3f2a9c01d4e7] a report shows before each group, the
+// same across rebuilds that keep the functions on the stack. A string that
+// is not 4 to 12 hex digits matches nothing.
+Option IgnoreGroup(std::string fingerprint);
 // Records the threads alive now; later checks with this option ignore them.
 Option IgnoreCurrent();
 // How long to wait, in all, for new threads to exit before reporting them
