@@ -290,6 +290,7 @@ TEST(MetricsEscaping, HostileFunctionNames) {
   auto group = [](const std::string& fn, const std::string& sig, std::vector<std::int64_t> tids) {
     threadleak::Group g;
     g.signature = sig;
+    g.fingerprint = "00000000000" + sig.substr(1);
     g.state = threadleak::State::syscall;
     g.syscall_name = "ioctl";
     g.members = std::move(tids);
