@@ -113,6 +113,9 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   s.pid = t.pid;
   s.executable = t.executable;
   s.captured_at = t.captured_at;
+  s.captured_at_from = t.captured_at_from;
+  s.cpu_from = t.cpu_from;
+  s.cpu_missing = t.cpu_missing;
   s.crash = t.crash;
   s.modules = list_modules(t.dwfl.get());
   for (const RawStack& st : stacks) sym.prepare(st.frames);   // whatever the worker has not seen
@@ -126,6 +129,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
       Thread& th = s.threads[i];
       th.tid = raw.tid;
       th.name = raw.name;
+      th.cpu_ns = raw.cpu_ns;
       th.frames.reserve(stacks[i].frames.size());
       for (const RawFrame& f : stacks[i].frames) sym.append(f, th.frames);
       th.error = stacks[i].error;

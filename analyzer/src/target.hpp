@@ -36,6 +36,7 @@ struct RawThread {
   std::optional<UserRegs> regs;     // nullopt: the thread could not be read
   int cursig = 0;                   // signal the thread was stopped by (cores)
   std::string error;                // why regs are missing
+  std::optional<std::uint64_t> cpu_ns;  // user + system CPU time, when known (Target::cpu_from)
 };
 
 // Read access to the target's address space. Every source's is one of the
@@ -66,6 +67,8 @@ struct Target {
   int pid = 0;
   std::string executable;
   std::string captured_at;
+  std::string captured_at_from;     // Snapshot::captured_at_from
+  std::string cpu_from, cpu_missing;  // Snapshot::cpu_from, cpu_missing
   std::uint64_t entry = 0;          // AT_ENTRY: identifies the main executable's module
   std::vector<RawThread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;
