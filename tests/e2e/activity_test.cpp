@@ -146,7 +146,10 @@ TEST(LiveActivity, ASeriesCountsAcrossEverySnapshot) {
 
 TEST(CoreActivity, AKernelCoreRecordsTheSpinnersCpuTime) {
   std::string dir = tl_test::temp_dir();
-  Proc p(park_argv(), {.env = {}, .stderr_path = dir + "/stderr", .cwd = dir});
+  // core_pattern is "core": the core goes to the working directory, a temporary one.
+  std::string cmd = "cd '" + dir + "' && exec";
+  for (const std::string& a : park_argv()) cmd += " '" + a + "'";
+  Proc p({"/bin/sh", "-c", cmd});
   p.expect("ready");
   p.wait_reading_stdin();
   // Only this child may dump: its own limit is raised, not the host's settings.

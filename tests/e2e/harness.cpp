@@ -73,7 +73,6 @@ Proc::Proc(const std::vector<std::string>& argv, const ProcOptions& options) {
       int e = ::open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (e >= 0) ::dup2(e, 2);
     }
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) std::_Exit(126);
     ::execve(v[0], v.data(), env.data());
     std::_Exit(127);
   }

@@ -23,7 +23,6 @@ std::string temp_dir();
 struct ProcOptions {
   std::vector<std::string> env;  // "NAME=VALUE", added to (or replacing in) the test's environment
   std::string stderr_path;       // the child's stderr goes to this file; "" leaves it on the test's
-  std::string cwd;               // the child's working directory; "" leaves the test's
 };
 
 // A running sample with pipes to its stdin and stdout. Killed (SIGKILL) and
