@@ -87,15 +87,22 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   // A live Go program's executable DWARF is already loaded (read while
   // frozen): symbolize through that Dwfl rather than load it twice.
   std::optional<SymbolPreload::Result> preloaded;
+  auto meanwhile = [&] {
+    if (!t.read_meanwhile) return;
+    t.read_meanwhile(t);
+    timer.mark("read meanwhile");
+  };
   if (t.go) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
+    meanwhile();
   } else {
     // A core may have started loading debug info already (open_core).
     std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
     if (!preload) preload = std::make_shared<SymbolPreload>(t, current_pcs(t));
     stacks = unwind_all(t, opts.max_frames, [&](const RawStack& st) { preload->add(st.frames); });
     timer.mark("unwind");
+    meanwhile();
     preloaded = preload->take();
     timer.mark("wait for the symbolizing thread");
   }

@@ -81,6 +81,10 @@ struct Target {
   // Reports the same modules into another Dwfl (for a second thread);
   // empty if the source cannot. Returns false on failure.
   std::function<bool(Dwfl*)> report_modules_again;
+  // Reading the source leaves for later, off the critical path: run once,
+  // after unwinding, while the symbolizing thread loads debug info (live:
+  // each thread's CPU time, ~10-30 us a thread). May be empty.
+  std::function<void(Target&)> read_meanwhile;
   Fd fd;                            // the core file, if any
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`
