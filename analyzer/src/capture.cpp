@@ -119,9 +119,15 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   // frozen): symbolize through that Dwfl rather than load it twice.
   std::optional<SymbolPreload::Result> preloaded;
   DescriptorPeek peek(t);
+  auto meanwhile = [&] {
+    if (!t.read_meanwhile) return;
+    t.read_meanwhile(t);
+    timer.mark("read meanwhile");
+  };
   if (t.go) {
     stacks = unwind_all(t, opts.max_frames);
     timer.mark("unwind");
+    meanwhile();
   } else {
     // A core may have started loading debug info already (open_core).
     std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
@@ -131,6 +137,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
       peek.add(i);
     });
     timer.mark("unwind");
+    meanwhile();
     preloaded = preload->take();
     timer.mark("wait for the symbolizing thread");
   }
@@ -143,8 +150,9 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   }
   Symbolizer& sym = preloaded ? *preloaded->symbolizer : *own;
   Snapshot s;
-  std::tie(s.source, s.origin, s.pid, s.executable, s.captured_at, s.crash) =
-      std::tie(t.kind, t.origin, t.pid, t.executable, t.captured_at, t.crash);
+  std::tie(s.source, s.origin, s.pid, s.executable, s.captured_at, s.captured_at_from, s.cpu_from, s.cpu_missing,
+           s.crash) = std::tie(t.kind, t.origin, t.pid, t.executable, t.captured_at, t.captured_at_from, t.cpu_from,
+                               t.cpu_missing, t.crash);
   if (t.longest_pause_ms) s.cost = Snapshot::Cost{0, *t.longest_pause_ms / 1e3};
   s.modules = list_modules(t.dwfl.get());
   for (const RawStack& st : stacks) sym.prepare(st.frames);   // whatever the worker has not seen
@@ -158,6 +166,7 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
       Thread& th = s.threads[i];
       th.tid = raw.tid;
       th.name = raw.name;
+      th.cpu_ns = raw.cpu_ns;
       th.frames.reserve(stacks[i].frames.size());
       for (const RawFrame& f : stacks[i].frames) sym.append(f, th.frames);
       th.error = stacks[i].error;

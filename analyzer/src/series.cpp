@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "activity.hpp"
 #include "ignore.hpp"
 #include "threadleak/analysis.hpp"
 
@@ -44,6 +45,13 @@ Series series(const std::vector<Snapshot>& snaps, const DiffOptions& opts) {
     e.grew = monotone_rise(e.counts, opts.min_growth);
     out.groups.push_back(std::move(e));
   }
+  // Activity across all snapshots, for the groups of the last one.
+  std::vector<const Snapshot*> all;
+  for (const Snapshot& s : snaps) all.push_back(&s);
+  std::vector<Group*> last;
+  for (SeriesEntry& e : out.groups)
+    if (e.counts.back() > 0) last.push_back(&e.group);
+  out.activity = detail::compare_activity(all, last);
   std::sort(out.groups.begin(), out.groups.end(), before);
   return out;
 }

@@ -36,6 +36,7 @@ struct RawThread {
   std::optional<UserRegs> regs;     // nullopt: the thread could not be read
   int cursig = 0;                   // signal the thread was stopped by (cores)
   std::string error;                // why regs are missing
+  std::optional<std::uint64_t> cpu_ns;  // user + system CPU time, when known (Target::cpu_from)
 };
 
 // Read access to the target's address space. Every source's is one of the
@@ -70,6 +71,8 @@ struct Target {
   std::string executable;
   std::string captured_at;
   std::optional<double> longest_pause_ms;  // live: the longest any thread was held stopped
+  std::string captured_at_from;     // Snapshot::captured_at_from
+  std::string cpu_from, cpu_missing;  // Snapshot::cpu_from, cpu_missing
   std::uint64_t entry = 0;          // AT_ENTRY: identifies the main executable's module
   std::vector<RawThread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;
@@ -82,6 +85,10 @@ struct Target {
   // Reports the same modules into another Dwfl (for a second thread);
   // empty if the source cannot. Returns false on failure.
   std::function<bool(Dwfl*)> report_modules_again;
+  // Reading the source leaves for later, off the critical path: run once,
+  // after unwinding, while the symbolizing thread loads debug info (live:
+  // each thread's CPU time, ~10-30 us a thread). May be empty.
+  std::function<void(Target&)> read_meanwhile;
   Fd fd;                            // the core file, if any
   ElfPtr elf;                       // the core's Elf (selects the unwinder backend), may be null
   DwflPtr unwound_with;             // the Dwfl unwinding used, once symbolization took over `dwfl`

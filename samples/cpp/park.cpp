@@ -4,17 +4,21 @@
 //                               holds while it sleeps (lock_holder: 1 thread)
 //   --sleep N     sleeper:      sleeping in nanosleep
 //   --read N      pipe_reader:  blocked in read() on a pipe that never gets data
+//   --spin N      spinner:      a busy loop with no system call (a stable
+//                               stack that burns CPU: `diff` calls it spinning)
 // Options: --stack-kib K (thread stack size, default 64), --ticker (a 1 ms
 // ticker thread that measures the longest pause the process suffers),
 // --heap-mib M (a heap of M MiB, reserved and mostly untouched).
 // Prints "ready THREADS" once every parked thread is blocked in the kernel,
 // then obeys stdin lines: "gap" prints "gap MICROSECONDS" (the longest
-// ticker gap since the last "gap"), "quit" exits.
+// ticker gap since the last "gap"), "quit" exits, "abort" calls abort() (a
+// kernel core, where the limit allows one).
 #include <pthread.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 
 #include "park.hpp"
@@ -27,6 +31,7 @@ std::condition_variable g_pool_cv;
 std::mutex g_contended;
 int g_pipe[2];
 std::atomic<long> g_max_gap_us{0};
+std::atomic<int> g_spinning{0};
 
 #ifdef PARK_SHIFTED
 // park_shifted: the same program with this unrelated function compiled in
@@ -71,6 +76,12 @@ __attribute__((noinline)) void pipe_reader() {
   }
 }
 
+__attribute__((noinline)) void spinner() {
+  ++g_spinning;
+  volatile unsigned long turns = 0;
+  for (;;) turns = turns + 1;
+}
+
 __attribute__((noinline)) void ticker() {
   using clock = std::chrono::steady_clock;
   auto last = clock::now();
@@ -109,6 +120,7 @@ __attribute__((noinline)) void wait_for_command() {
   while (std::getline(std::cin, line)) {
     if (line == "gap") sample::say("gap " + std::to_string(g_max_gap_us.exchange(0)));
     if (line == "quit") return;
+    if (line == "abort") std::abort();
   }
   for (;;) pause();
 }
@@ -116,7 +128,7 @@ __attribute__((noinline)) void wait_for_command() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int condvar = 0, mutex = 0, sleep = 0, read = 0;
+  int condvar = 0, mutex = 0, sleep = 0, read = 0, spin = 0;
   long heap_mib = 0;
   bool tick = false;
   for (int i = 1; i < argc; ++i) {
@@ -125,6 +137,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--mutex")) mutex = static_cast<int>(num());
     else if (!std::strcmp(argv[i], "--sleep")) sleep = static_cast<int>(num());
     else if (!std::strcmp(argv[i], "--read")) read = static_cast<int>(num());
+    else if (!std::strcmp(argv[i], "--spin")) spin = static_cast<int>(num());
     else if (!std::strcmp(argv[i], "--stack-kib")) g_stack_bytes = static_cast<std::size_t>(num()) * 1024;
     else if (!std::strcmp(argv[i], "--heap-mib")) heap_mib = num();
     else if (!std::strcmp(argv[i], "--ticker")) tick = true;
@@ -147,13 +160,15 @@ int main(int argc, char** argv) {
   for (int i = 0; i < sleep; ++i) start(sleeper);
   for (int i = 0; i < read; ++i) start(pipe_reader);
   g_parked.wait_blocked(static_cast<std::size_t>(condvar + mutex + (mutex > 0) + sleep + read));
+  for (int i = 0; i < spin; ++i) start(spinner);
+  while (g_spinning < spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (tick) start(ticker);
   std::this_thread::sleep_for(std::chrono::milliseconds(tick ? 20 : 0));
 #ifdef PARK_SHIFTED
   if (argc > 1000) start(unrelated_checksum);
 #endif
   g_max_gap_us = 0;
-  sample::say("ready " + std::to_string(condvar + mutex + (mutex > 0) + sleep + read + tick + 1));
+  sample::say("ready " + std::to_string(condvar + mutex + (mutex > 0) + sleep + read + spin + tick + 1));
   wait_for_command();
   std::_Exit(0);
 }

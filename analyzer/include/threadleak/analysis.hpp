@@ -37,6 +37,31 @@ struct GroupOptions {
   GroupBy by = GroupBy::pc;
 };
 
+// What a group's threads did between captures of one process (diff and
+// series; docs/activity.md). A thread counts when its TID is in every
+// capture with a CPU time and the same stack (state, innermost function,
+// return addresses of the outer frames); the others count in none.
+struct Activity {
+  std::size_t parked = 0;    // also the same wait object (waiting_on, else the state), and no CPU used
+                             // beyond ActivitySpan::tolerance_ns in any interval
+  std::size_t spinning = 0;  // in its own code (state running) at every capture, CPU rose in every interval
+  std::size_t woke = 0;      // any other rise: it ran between the captures and came back to the same place
+  std::size_t total() const { return parked + spinning + woke; }
+};
+
+// The captures' side of it: whether CPU times could be compared, their
+// source, and the time between the first and the last capture.
+struct ActivitySpan {
+  bool one_process = false;            // every capture is of one process (same PID and executable)
+  bool compared = false;               // one process, CPU times of one source in every capture
+  std::string not_compared;            // why not, when not ("" when compared)
+  std::string cpu_from;                // Snapshot::cpu_from of the captures
+  std::uint64_t tolerance_ns = 0;      // the CPU a thread may show and still be parked, per interval
+  std::optional<double> seconds;       // first to last capture, when every captured_at is known
+  std::vector<std::string> captured_at_from;  // per capture, oldest first: Snapshot::captured_at_from
+  Activity threads;                    // over all compared groups
+};
+
 // Members of a group that wait on the same descriptors (Thread::descriptors,
 // live captures only): one entry per distinct set.
 struct DescriptorWait {
@@ -58,6 +83,7 @@ struct Group {
   bool go_runtime = false;       // every member is the Go runtime's own (folded in text by default)
   bool leaked_by_gc = false;     // goroutines the Go GC proved leaked (part of the wait reason, so of the key)
   std::vector<DescriptorWait> waits_on;  // what its I/O waits are on, most members first; empty: none known
+  std::optional<Activity> activity;  // diff and series of one process, when compared (not part of the key)
   std::size_t count() const { return members.size(); }
 };
 
@@ -103,7 +129,8 @@ struct Diff {
   // (origin, process, modules, crash, warnings; its threads left out) and all its
   // groups, grouped and filtered as the diff was.
   Snapshot current;
-  std::vector<Group> current_groups;
+  std::vector<Group> current_groups;   // each with its activity when compared
+  ActivitySpan activity;               // parked and spinning threads between the two captures
   bool grew() const { return !grown.empty(); }
 };
 
@@ -130,6 +157,7 @@ struct Series {
   // Every snapshot's warnings, each prefixed with its origin.
   std::vector<std::string> warnings;
   std::size_t ignored = 0;           // threads skipped by ignore rules (all snapshots)
+  ActivitySpan activity;             // parked and spinning threads across all snapshots (groups: Group::activity)
   bool grew() const {
     for (const auto& g : groups)
       if (g.grew) return true;

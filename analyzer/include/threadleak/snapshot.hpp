@@ -118,6 +118,9 @@ struct Thread {
   // thread descriptor of its own: clone() without glibc, another libc);
   // "" when not known (no registers, memory not readable, older files).
   std::string start_kind;
+  // User + system CPU time the thread had used by the capture, in ns; none
+  // when unknown (Snapshot::cpu_from says where it came from; docs/activity.md).
+  std::optional<std::uint64_t> cpu_ns;
 
   // Its id as a member of a group: the goroutine id of a goroutine, else the TID.
   std::int64_t member_id() const { return kind == Kind::goroutine ? goid : tid; }
@@ -153,7 +156,17 @@ struct Snapshot {
   std::string origin;            // core path, "pid N" or snapshot path
   int pid = 0;
   std::string executable;        // path of the main executable as the target knew it
-  std::string captured_at;       // ISO-8601 UTC, when known
+  std::string captured_at;       // ISO-8601 UTC with microseconds, when known
+  // Where captured_at comes from: "clock" (read by threadleak at the
+  // capture), "file-mtime" (a core's modification time: a core records no
+  // capture time), "" (not said: older snapshot files).
+  std::string captured_at_from;
+  // Where the threads' cpu_ns come from: "schedstat" (live,
+  // /proc/PID/task/TID/schedstat, ns), "proc-stat" (live, .../stat, clock
+  // ticks), "core-prstatus" (a kernel-written core's pr_utime + pr_stime);
+  // "" when no thread has one, and then cpu_missing says why.
+  std::string cpu_from;
+  std::string cpu_missing;
   std::vector<Module> modules;
   std::vector<Thread> threads;   // sorted by TID
   std::optional<CrashInfo> crash;

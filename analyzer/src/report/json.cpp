@@ -1,6 +1,7 @@
 // JSON output of `stacks` and `diff` (schemas: docs/schema/{stacks,diff}.schema.json).
 #include <fmt/format.h>
 
+#include "report/activity.hpp"
 #include "report/hang_json.hpp"
 #include "report/json_model.hpp"
 #include "threadleak/threadleak.hpp"
@@ -37,6 +38,7 @@ nlohmann::json group_json(const Group& g) {
     }
     j["waits_on"] = std::move(ws);
   }
+  if (g.activity) j["activity"] = activity_json(*g.activity);
   return j;
 }
 
@@ -48,6 +50,8 @@ nlohmann::json process_json(const Snapshot& s) {
   nlohmann::json j = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
                       {"executable", s.executable}, {"total", s.threads.size()}};
   if (!s.captured_at.empty()) j["captured_at"] = s.captured_at;
+  if (!s.captured_at_from.empty()) j["captured_at_from"] = s.captured_at_from;
+  if (!s.cpu_from.empty()) j["cpu_from"] = s.cpu_from;
   if (s.crash) {
     j["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal},
                   {"signal_name", s.crash->signal_name}};
@@ -104,6 +108,11 @@ std::string render_json(const Diff& d) {
   for (const auto& e : d.shrunk) shrunk.push_back(entry_json(e));
   j["grown"] = std::move(grown);
   j["shrunk"] = std::move(shrunk);
+  if (d.activity.one_process) {
+    std::vector<const Group*> groups;
+    for (const Group& g : d.current_groups) groups.push_back(&g);
+    j["activity"] = detail::activity_json(d.activity, groups);
+  }
   return j.dump(2) + "\n";
 }
 

@@ -2,6 +2,7 @@
 // group its count in each snapshot, the grown groups first with stacks.
 #include <fmt/format.h>
 
+#include "report/activity.hpp"
 #include "report/color.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"
@@ -31,6 +32,14 @@ std::string state_of(const Group& g, bool color) {
   return detail::paint(detail::state_label(g.state, g.syscall_name), detail::state_paint(g.state), color);
 }
 
+// The groups present in the last snapshot, in report order.
+std::vector<const Group*> last_groups(const Series& s) {
+  std::vector<const Group*> out;
+  for (const SeriesEntry& e : s.groups)
+    if (e.counts.back() > 0) out.push_back(&e.group);
+  return out;
+}
+
 }  // namespace
 
 std::string render_text(const Series& s, const TextOptions& o) {
@@ -49,6 +58,7 @@ std::string render_text(const Series& s, const TextOptions& o) {
     header = true;
     out += fmt::format("  [{}] {}  {}  {}\n", e.group.fingerprint, arrows(e.counts), state_of(e.group, o.color), detail::group_title(e.group));
   }
+  if (s.activity.one_process) out += detail::activity_text(s.activity, last_groups(s), o.color);
   return out;
 }
 
@@ -67,6 +77,7 @@ std::string render_json(const Series& s) {
   nlohmann::json j = {{"version", detail::kReportVersion}, {"kind", "series"}, {"snapshots", std::move(snaps)},
                       {"ignored", s.ignored}, {"grew", s.grew()}, {"warnings", s.warnings},
                       {"groups", std::move(groups)}};
+  if (s.activity.one_process) j["activity"] = detail::activity_json(s.activity, last_groups(s));
   return j.dump(2) + "\n";
 }
 

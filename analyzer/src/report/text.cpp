@@ -2,6 +2,7 @@
 // the first frame of the program's own code marked with "=>".
 #include <fmt/format.h>
 
+#include "report/activity.hpp"
 #include "report/color.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"
@@ -179,6 +180,11 @@ std::string render_text(const Diff& d, const TextOptions& o) {
                         d.baseline_total, d.current_total,
                         d.same_process ? ", same process: new TIDs counted" : "");
   if (d.ignored) summary += fmt::format("; {} ignored", plural(d.ignored, "thread"));
+  if (d.activity.one_process) {
+    std::vector<const Group*> groups;
+    for (const Group& g : d.current_groups) groups.push_back(&g);
+    out += detail::activity_text(d.activity, groups, o.color);
+  }
   return "summary: " + summary + "\n" + out;
 }
 

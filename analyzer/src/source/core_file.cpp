@@ -233,6 +233,24 @@ std::optional<CrashInfo> crash_of(const CoreNotes& n) {
   return c;
 }
 
+// CPU times from NT_PRSTATUS pr_utime + pr_stime (docs/activity.md): the
+// kernel's tick-sampled per-thread times, except the main thread's, which
+// it fills with the whole process's total (so it is left unknown). gdb's
+// gcore (13) writes zeros: no times then; nor when every thread's is zero.
+void set_cpu_times(Target& t, const CoreNotes& n) {
+  bool any = std::any_of(t.threads.begin(), t.threads.end(),
+                         [](const RawThread& th) { return th.cpu_ns.value_or(0) > 0; });
+  if (n.gdb_notes || !any) {
+    for (RawThread& th : t.threads) th.cpu_ns.reset();
+    t.cpu_missing = n.gdb_notes ? "gdb's gcore records no CPU times in a core"
+                                : "the core records no CPU times (all are zero)";
+    return;
+  }
+  t.cpu_from = "core-prstatus";
+  for (RawThread& th : t.threads)
+    if (th.tid == t.pid) th.cpu_ns.reset();
+}
+
 std::string executable_of(const CoreNotes& n) {
   for (const auto& f : n.files)
     if (n.entry >= f.start && n.entry < f.end) return f.path;
@@ -354,11 +372,13 @@ std::unique_ptr<Target> open_core(const Source& src, const StartPreload& start_p
   t->pid = lay.notes.pid ? lay.notes.pid : lay.notes.threads.front().tid;
   t->executable = src.exe.empty() ? executable_of(lay.notes) : src.exe;
   if (!t->preload) t->entry = lay.notes.entry;   // else the same, and the worker reads it
-  t->captured_at = iso_utc(st.st_mtime);
+  t->captured_at = iso_utc(st.st_mtim);   // a core records no capture time: when it was last written
+  t->captured_at_from = "file-mtime";
   t->crash = crash_of(lay.notes);
   t->threads = std::move(lay.notes.threads);
   for (auto& th : t->threads)
     if (th.tid == t->pid) th.name = lay.notes.fname;
+  set_cpu_times(*t, lay.notes);
   std::sort(t->threads.begin(), t->threads.end(),
             [](const RawThread& a, const RawThread& b) { return a.tid < b.tid; });
   timer.mark("core notes");

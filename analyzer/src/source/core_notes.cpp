@@ -8,6 +8,7 @@ namespace threadleak::detail {
 namespace {
 
 constexpr std::size_t kPrstatusPid = 32;     // pr_pid
+constexpr std::size_t kPrstatusUtime = 48;   // pr_utime, then pr_stime (struct timeval each)
 constexpr std::size_t kPrstatusCursig = 12;  // pr_cursig (short)
 constexpr std::size_t kPrstatusReg = 112;    // pr_reg (struct user_regs_struct)
 constexpr std::size_t kPrpsinfoSize = 136;   // x86-64 struct elf_prpsinfo
@@ -27,6 +28,19 @@ std::string cstr(std::string_view d, std::size_t off, std::size_t max) {
   return std::string(s.substr(0, s.find('\0')));
 }
 
+// pr_utime + pr_stime in ns; none when either is not a sane timeval.
+std::optional<std::uint64_t> prstatus_cpu_ns(std::string_view desc) {
+  constexpr std::int64_t kMaxSeconds = std::int64_t{1} << 32;   // 136 years of CPU: no overflow below
+  std::uint64_t ns = 0;
+  for (std::size_t off : {kPrstatusUtime, kPrstatusUtime + 16}) {
+    auto sec = load<std::int64_t>(desc, off);
+    auto usec = load<std::int64_t>(desc, off + 8);
+    if (sec < 0 || sec > kMaxSeconds || usec < 0 || usec >= 1'000'000) return std::nullopt;
+    ns += static_cast<std::uint64_t>(sec) * 1'000'000'000 + static_cast<std::uint64_t>(usec) * 1000;
+  }
+  return ns;
+}
+
 void parse_prstatus(std::string_view desc, CoreNotes& out) {
   if (desc.size() < kPrstatusReg + sizeof(UserRegs)) {
     out.problems.push_back("NT_PRSTATUS note too short (" + std::to_string(desc.size()) + " bytes)");
@@ -35,6 +49,7 @@ void parse_prstatus(std::string_view desc, CoreNotes& out) {
   RawThread t;
   t.tid = load<std::int32_t>(desc, kPrstatusPid);
   t.cursig = load<std::int16_t>(desc, kPrstatusCursig);
+  t.cpu_ns = prstatus_cpu_ns(desc);
   UserRegs regs;
   std::memcpy(&regs, desc.data() + kPrstatusReg, sizeof regs);
   t.regs = regs;
@@ -100,6 +115,7 @@ void parse_core_notes(std::string_view data, CoreNotes& out) {
     }
     std::string_view name = data.substr(off + 12, namesz);
     std::string_view desc = data.substr(desc_off, descsz);
+    if (name == std::string_view("GDB\0", 4)) out.gdb_notes = true;
     if (name.starts_with("CORE")) {
       switch (type) {
         case NT_PRSTATUS: parse_prstatus(desc, out); break;

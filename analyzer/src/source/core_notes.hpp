@@ -28,6 +28,7 @@ struct CoreNotes {
   std::uint64_t entry = 0;                 // AT_ENTRY from NT_AUXV
   std::uint64_t vdso = 0;                  // AT_SYSINFO_EHDR from NT_AUXV (0 if none)
   std::vector<MappedFile> files;           // NT_FILE
+  bool gdb_notes = false;                  // notes named "GDB" (gdb's gcore writes its target description)
   std::vector<std::string> problems;       // malformed notes met (parsing went on)
 };
 

@@ -17,6 +17,7 @@
 #include "source/debugger_feed.hpp"
 #include "source/memory.hpp"
 #include "source/proc_facts.hpp"
+#include "source/thread_cpu.hpp"
 
 #include <elf.h>
 #include <sys/stat.h>
@@ -154,6 +155,7 @@ std::unique_ptr<Target> open_debugger_feed(const Source& src) {
   read_process_facts(*t, proc);
   t->threads = parse_feed(read_feed(src.regs_file), src.regs_file == "-" ? "registers on stdin" : src.regs_file, pid);
   read_thread_names(*t, proc);
+  read_thread_cpu(*t, proc);   // the debugger holds the threads stopped: their times stand still
   t->memory = PagedMemory::of_process(src.mem_fd);   // the fd stays the debugger's: never closed here
   report_modules(*t, src, proc);
   check_modules(t->dwfl.get(), t->warnings);

@@ -24,6 +24,16 @@ std::string iso_utc(std::time_t t) {
   return buf;
 }
 
+std::string iso_utc(const timespec& t) {
+  return fmt::format("{}.{:06}Z", iso_utc(t.tv_sec).substr(0, 19), t.tv_nsec / 1000);
+}
+
+std::string now_utc() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return iso_utc(ts);
+}
+
 namespace {
 std::uint64_t auxv_entry(const std::string& proc, std::uint64_t want) {
   std::string auxv = read_small_file(proc + "/auxv");
@@ -42,7 +52,8 @@ void read_process_facts(Target& t, const std::string& proc) {
   ssize_t n = ::readlink((proc + "/exe").c_str(), exe, sizeof exe - 1);
   t.executable = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
   t.entry = auxv_entry(proc, AT_ENTRY);
-  t.captured_at = iso_utc(std::time(nullptr));
+  t.captured_at = now_utc();
+  t.captured_at_from = "clock";
 }
 
 void read_thread_names(Target& t, const std::string& proc) {

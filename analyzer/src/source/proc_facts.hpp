@@ -11,9 +11,13 @@ namespace threadleak::detail {
 
 // ISO-8601 UTC ("2026-11-27T12:00:00Z").
 std::string iso_utc(std::time_t t);
+// The same with microseconds ("2026-11-27T12:00:00.123456Z").
+std::string iso_utc(const timespec& t);
+// The real-time clock now, as iso_utc(timespec) writes it.
+std::string now_utc();
 
 // Sets t.executable (/proc/PID/exe), t.entry (AT_ENTRY from auxv) and
-// t.captured_at (now). `proc` is "/proc/PID".
+// t.captured_at (now, captured_at_from "clock"). `proc` is "/proc/PID".
 void read_process_facts(Target& t, const std::string& proc);
 
 // Sets each thread's name from /proc/PID/task/TID/comm.

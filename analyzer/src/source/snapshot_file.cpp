@@ -48,6 +48,9 @@ void read_process(const json& j, Snapshot& s) {
   s.pid = j.at("pid").get<int>();
   s.executable = j.at("executable").get<std::string>();
   s.captured_at = j.value("captured_at", "");
+  s.captured_at_from = j.value("captured_at_from", "");
+  s.cpu_from = j.value("cpu_from", "");
+  s.cpu_missing = j.value("cpu_missing", "");
   if (j.contains("go_timers")) s.go_timers = j.at("go_timers").get<std::uint64_t>();
   s.warnings = j.value("warnings", std::vector<std::string>{});
   s.notes = j.value("notes", std::vector<std::string>{});
@@ -145,6 +148,7 @@ Thread thread_from(const json& j, const std::vector<Frame>& frames, const std::v
   if (j.contains("waiting_on")) t.waiting_on = wait_target_from(j.at("waiting_on"));
   if (j.contains("descriptors"))
     for (const auto& d : j.at("descriptors")) t.descriptors.push_back(descriptor_from(d));
+  if (j.contains("cpu_ns")) t.cpu_ns = j.at("cpu_ns").get<std::uint64_t>();
   return t;
 }
 
@@ -181,6 +185,7 @@ std::string to_snapshot_json(const Snapshot& s) {
       for (const Descriptor& d : t.descriptors) ds.push_back(descriptor_json(d));
       tj["descriptors"] = std::move(ds);
     }
+    if (t.cpu_ns) tj["cpu_ns"] = *t.cpu_ns;
     threads.push_back(std::move(tj));
   }
   json proc = {{"source", s.source}, {"origin", s.origin}, {"pid", s.pid},
@@ -188,6 +193,9 @@ std::string to_snapshot_json(const Snapshot& s) {
                {"warnings", s.warnings}, {"modules", modules_json(s.modules)}};
   if (s.go_timers) proc["go_timers"] = *s.go_timers;
   if (!s.notes.empty()) proc["notes"] = s.notes;
+  if (!s.captured_at_from.empty()) proc["captured_at_from"] = s.captured_at_from;
+  if (!s.cpu_from.empty()) proc["cpu_from"] = s.cpu_from;
+  if (!s.cpu_missing.empty()) proc["cpu_missing"] = s.cpu_missing;
   if (s.crash) {
     proc["crash"] = {{"tid", s.crash->tid}, {"signal", s.crash->signal}, {"signal_name", s.crash->signal_name}};
     if (s.crash->address) proc["crash"]["address"] = fmt::format("{:#x}", *s.crash->address);
