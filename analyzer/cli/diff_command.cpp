@@ -22,7 +22,7 @@ constexpr const char* kDiffHelp =
 struct DiffArgs {
   InputArgs in;
   OutputArgs out;
-  std::vector<std::string> ignore_top, ignore_any, ignore_groups, ignore_created_by;
+  IgnoreArgs ignore;
   std::size_t min_growth = 1;
   bool show_shrunk = false;
 };
@@ -30,10 +30,7 @@ struct DiffArgs {
 threadleak::DiffOptions diff_options(const DiffArgs& a) {
   threadleak::DiffOptions opts;
   opts.grouping.by = a.out.grouping();
-  opts.ignore_top = a.ignore_top;
-  opts.ignore_any = a.ignore_any;
-  opts.ignore_groups = a.ignore_groups;
-  opts.ignore_created_by = a.ignore_created_by;
+  a.ignore.apply_to(opts);
   opts.min_growth = a.min_growth;
   return opts;
 }
@@ -85,13 +82,7 @@ int run_diff(const DiffArgs& a) {
 Command add_diff_command(CLI::App& app) {
   auto [cmd, a] = new_command<DiffArgs>(app, "diff", kDiffHelp, Inputs::several);
   add_output_options(cmd, a->out, "docs/schema/diff.schema.json, docs/schema/series.schema.json");
-  cmd->add_option("--ignore-top", a->ignore_top, "ignore threads with this function on top (repeatable)");
-  cmd->add_option("--ignore-any", a->ignore_any, "ignore threads with this function anywhere (repeatable)");
-  add_fingerprint_option(cmd, "--ignore-group", a->ignore_groups,
-                         "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
-  cmd->add_option("--ignore-created-by", a->ignore_created_by,
-                  "ignore threads started by this function (pthread_create's routine, std::thread's "
-                  "callable, a goroutine's `go` statement; repeatable)");
+  add_ignore_options(cmd, a->ignore);
   cmd->add_option("--min-growth", a->min_growth, "report a group only when it grew by at least N")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--show-shrunk", a->show_shrunk, "also print the stacks of groups that shrank");

@@ -66,6 +66,23 @@ CLI::Option* add_fingerprint_option(CLI::App* cmd, const std::string& name, std:
   return cmd->add_option(name, into, help)->check(fp);
 }
 
+void add_ignore_options(CLI::App* cmd, IgnoreArgs& ignore) {
+  cmd->add_option("--ignore-top", ignore.top, "ignore threads with this function on top (repeatable)");
+  cmd->add_option("--ignore-any", ignore.any, "ignore threads with this function anywhere (repeatable)");
+  cmd->add_option("--ignore-created-by", ignore.created_by,
+                  "ignore threads started by this function (pthread_create's routine, std::thread's "
+                  "callable, a goroutine's `go` statement; repeatable)");
+  add_fingerprint_option(cmd, "--ignore-group", ignore.groups,
+                         "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
+}
+
+void IgnoreArgs::apply_to(threadleak::DiffOptions& opts) const {
+  opts.ignore_top = top;
+  opts.ignore_any = any;
+  opts.ignore_created_by = created_by;
+  opts.ignore_groups = groups;
+}
+
 void add_output_options(CLI::App* cmd, OutputArgs& o, const std::string& schema) {
   auto* json = cmd->add_flag("--json", o.json, "JSON output, short for --format json (schema: " + schema + ")");
   add_format_options(cmd, o.fmt, json);

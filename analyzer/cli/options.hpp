@@ -55,4 +55,12 @@ threadleak::GroupBy grouping_of(const std::string& group_by);
 CLI::Option* add_fingerprint_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& into,
                                     const std::string& help);
 
+// The ignore rules of diff and watch (threadleak::DiffOptions):
+// --ignore-top, --ignore-any, --ignore-created-by, --ignore-group.
+struct IgnoreArgs {
+  std::vector<std::string> top, any, created_by, groups;
+  void apply_to(threadleak::DiffOptions& opts) const;
+};
+void add_ignore_options(CLI::App* cmd, IgnoreArgs& ignore);
+
 }  // namespace cli

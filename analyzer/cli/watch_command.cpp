@@ -45,7 +45,7 @@ struct WatchArgs {
   std::string metrics_listen;  // HOST:PORT
   std::string metrics_file;
   std::size_t metrics_top = 50;
-  std::vector<std::string> ignore_groups;
+  IgnoreArgs ignore;
 };
 
 // "30s", "500ms", "2m", "1h", "1.5s"; a bare number is seconds.
@@ -171,7 +171,7 @@ int run_watch(const WatchArgs& a) {
   threadleak::DiffOptions opts;
   opts.grouping.by = grouping_of(a.group_by);
   opts.min_growth = a.min_growth;
-  opts.ignore_groups = a.ignore_groups;
+  a.ignore.apply_to(opts);
   Saver saver(a.out_dir, a.in.pid);
   sigset_t stop;
   sigemptyset(&stop);
@@ -228,8 +228,7 @@ Command add_watch_command(CLI::App& app) {
                   "the largest N groups get a series each; the rest are summed in fingerprint=\"other\"")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  add_fingerprint_option(cmd, "--ignore-group", args->ignore_groups,
-                         "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
+  add_ignore_options(cmd, args->ignore);
   return {cmd, [args] { return run_watch(*args); }};
 }
 
