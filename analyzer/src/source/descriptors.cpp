@@ -112,7 +112,7 @@ std::vector<int> select_fds(const UserRegs& r, ArgMemory& mem) {
 // Resolves descriptors of one process, each fd once.
 class Resolver {
  public:
-  explicit Resolver(int pid) : pid_(pid), proc_("/proc/" + std::to_string(pid)), net_(pid) {}
+  explicit Resolver(int pid) : proc_("/proc/" + std::to_string(pid)), net_(pid) {}
 
   Descriptor resolve(int fd) {
     auto [it, fresh] = cache_.try_emplace(fd);
@@ -139,7 +139,6 @@ class Resolver {
     return d;
   }
 
-  int pid_;
   std::string proc_;
   ProcNet net_;
   std::map<int, Descriptor> cache_;
