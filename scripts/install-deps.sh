@@ -15,6 +15,7 @@ packages=(
   libprotobuf-dev protobuf-compiler zlib1g-dev   # --format pprof: profile.proto (lite runtime), gzip
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libcpp-httplib-dev                  # watch --metrics-listen's /metrics endpoint
+  libtomlplusplus-dev                 # --expect FILE: expectations files (TOML)
   prometheus                          # the metrics tests run their own prometheus and promtool (not the service)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gdb lldb-19 python3-lldb-19 python3 python3-jsonschema

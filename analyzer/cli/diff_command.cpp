@@ -17,7 +17,7 @@ namespace {
 constexpr const char* kDiffHelp =
     "what grew from BASELINE to CURRENT (cores or snapshot files); "
     "with more snapshots, what grew across all of them; "
-    "exit 1 when something grew";
+    "exit 1 when something grew (with --expect: beyond the expectations; 3 when threads could not be unwound)";
 
 struct DiffArgs {
   InputArgs in;
@@ -27,19 +27,21 @@ struct DiffArgs {
   bool show_shrunk = false;
 };
 
-threadleak::DiffOptions diff_options(const DiffArgs& a) {
+threadleak::DiffOptions diff_options(const DiffArgs& a, const std::optional<threadleak::Expectations>& expect) {
   threadleak::DiffOptions opts;
   opts.grouping.by = a.out.grouping();
   a.ignore.apply_to(opts);
+  if (expect) expect->apply_to(opts);
   opts.min_growth = a.min_growth;
   return opts;
 }
 
-int run_series(const DiffArgs& a) {
+int run_series(const DiffArgs& a, const std::optional<threadleak::Expectations>& expect) {
   std::vector<threadleak::Snapshot> snaps;
   snaps.reserve(a.in.files.size());
   for (const auto& f : a.in.files) snaps.push_back(threadleak::capture(file_source(a.in, f)));
-  threadleak::Series s = threadleak::series(snaps, diff_options(a));
+  threadleak::DiffOptions opts = diff_options(a, expect);
+  threadleak::Series s = threadleak::series(snaps, opts);
   warn_all(s.warnings);
   threadleak::TextOptions text{.color = a.out.color()};
   switch (a.out.format()) {
@@ -52,12 +54,16 @@ int run_series(const DiffArgs& a) {
       throw threadleak::Error("--format metrics: a series of snapshots has no metrics form; "
                               "use `stacks --format metrics` on the last one");
   }
-  return s.grew() ? 1 : 0;
+  if (!expect) return s.grew() ? 1 : 0;
+  threadleak::Verdict v = threadleak::judge(s, *expect);
+  for (const auto& snap : snaps) threadleak::check_unwound(snap, opts, v);
+  return verdict_status(v);
 }
 
 int run_diff(const DiffArgs& a) {
   refuse_binary_to_terminal(a.out.format(), a.out.out);
-  if (a.in.files.size() > 2) return run_series(a);
+  std::optional<threadleak::Expectations> expect = a.ignore.expectations();  // before any capture
+  if (a.in.files.size() > 2) return run_series(a, expect);
   // The two captures run side by side (each is mostly one core's work);
   // the baseline's error, if both fail, is the one reported.
   auto base_later = std::async(std::launch::async, [&] { return capture_until_exit(file_source(a.in, a.in.files[0])); });
@@ -70,11 +76,16 @@ int run_diff(const DiffArgs& a) {
   }
   threadleak::Snapshot base = base_later.get();
   if (cur_failed) std::rethrow_exception(cur_failed);
-  threadleak::Diff d = threadleak::diff(base, *cur, diff_options(a));
+  threadleak::DiffOptions opts = diff_options(a, expect);
+  threadleak::Diff d = threadleak::diff(base, *cur, opts);
   warn_all(d.warnings);
   threadleak::TextOptions text{.show_shrunk = a.show_shrunk, .color = a.out.color()};
   write_output(render(a.out.format(), d, text), a.out.out);
-  exit_now(d.grew() ? 1 : 0);
+  if (!expect) exit_now(d.grew() ? 1 : 0);
+  threadleak::Verdict v = threadleak::judge(d, *expect);
+  threadleak::check_unwound(base, opts, v);
+  threadleak::check_unwound(*cur, opts, v);
+  exit_now(verdict_status(v));
 }
 
 }  // namespace

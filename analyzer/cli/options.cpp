@@ -1,6 +1,8 @@
 // Input and output options, declared once for every subcommand.
 #include "options.hpp"
 
+#include "diagnostics.hpp"
+
 namespace cli {
 
 void add_input_options(CLI::App* cmd, InputArgs& in, Inputs which) {
@@ -74,6 +76,24 @@ void add_ignore_options(CLI::App* cmd, IgnoreArgs& ignore) {
                   "callable, a goroutine's `go` statement; repeatable)");
   add_fingerprint_option(cmd, "--ignore-group", ignore.groups,
                          "ignore the threads of the group with this fingerprint, or a prefix of it (repeatable)");
+  cmd->add_option("--expect", ignore.expect,
+                  "an expectations file (TOML, docs/expect.md): more ignore rules, and known groups with a "
+                  "max_count or max_growth; exit 0 within them, 1 a leak, 3 threads not unwound");
+}
+
+std::optional<threadleak::Expectations> IgnoreArgs::expectations() const {
+  if (expect.empty()) return std::nullopt;
+  return threadleak::load_expectations(expect);
+}
+
+int verdict_status(const threadleak::Verdict& v) {
+  for (const auto& l : v.allowed) note("expected: " + l);
+  for (const auto& l : v.leaks) note("LEAK: " + l);
+  for (const auto& l : v.incomplete_threads) note("not unwound: " + l);
+  if (v.status == threadleak::Verdict::incomplete)
+    note("analysis incomplete: " + std::to_string(v.incomplete_threads.size()) +
+         " compared thread(s) could not be unwound (exit 3)");
+  return static_cast<int>(v.status);
 }
 
 void IgnoreArgs::apply_to(threadleak::DiffOptions& opts) const {

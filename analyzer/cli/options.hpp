@@ -4,6 +4,7 @@
 // --json, --color, --group-by).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,11 +57,18 @@ CLI::Option* add_fingerprint_option(CLI::App* cmd, const std::string& name, std:
                                     const std::string& help);
 
 // The ignore rules of diff and watch (threadleak::DiffOptions):
-// --ignore-top, --ignore-any, --ignore-created-by, --ignore-group.
+// --ignore-top, --ignore-any, --ignore-created-by, --ignore-group, and
+// --expect FILE (docs/expect.md), whose [ignore] rules add to them.
 struct IgnoreArgs {
   std::vector<std::string> top, any, created_by, groups;
+  std::string expect;
   void apply_to(threadleak::DiffOptions& opts) const;
+  // --expect's file, read and checked (throws Error), or nothing.
+  std::optional<threadleak::Expectations> expectations() const;
 };
+// Prints a verdict's lines (leaks, allowed groups, threads not unwound) and
+// returns its exit status: 0, 1 or 3.
+int verdict_status(const threadleak::Verdict& v);
 void add_ignore_options(CLI::App* cmd, IgnoreArgs& ignore);
 
 }  // namespace cli

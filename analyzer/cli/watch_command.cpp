@@ -150,17 +150,23 @@ class MetricsOut {
   std::unique_ptr<MetricsServer> server_;
 };
 
-bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadleak::DiffOptions& opts) {
+bool report_growth(const std::deque<threadleak::Snapshot>& window, const threadleak::DiffOptions& opts,
+                   const std::optional<threadleak::Expectations>& expect) {
   if (window.size() < 2) return false;
   threadleak::Series s = threadleak::series(std::vector<threadleak::Snapshot>(window.begin(), window.end()), opts);
   bool any = false;
   for (const auto& e : s.groups) {
     std::size_t n = e.counts.size();
     if (!e.grew || e.counts[n - 1] <= e.counts[n - 2]) continue;
+    // A known group (--expect) within its limits is not reported; over one, the report names it.
+    const threadleak::KnownGroup* known = expect ? expect->known(e.group) : nullptr;
+    std::string broken = known ? known->broken(e.counts.back(), e.growth()) : "";
+    if (known && broken.empty()) continue;
     std::string state = e.group.state == threadleak::State::syscall ? "syscall:" + e.group.syscall_name
                                                                      : threadleak::to_string(e.group.state);
     say(fmt::format("[{}] GREW +{} over the last {} snapshots: {} in state {}: {}", e.group.fingerprint, e.growth(), n,
-                    arrows(e.counts), state, top_function(e.group)));
+                    arrows(e.counts), state, top_function(e.group)) +
+        (known ? fmt::format(" ({}, {}:{})", broken, expect->file, known->line) : ""));
     any = true;
   }
   return any;
@@ -172,6 +178,9 @@ int run_watch(const WatchArgs& a) {
   opts.grouping.by = grouping_of(a.group_by);
   opts.min_growth = a.min_growth;
   a.ignore.apply_to(opts);
+  std::optional<threadleak::Expectations> expect = a.ignore.expectations();
+  if (expect) expect->apply_to(opts);
+  threadleak::Verdict unwound;  // --expect: threads not unwound in any snapshot
   Saver saver(a.out_dir, a.in.pid);
   sigset_t stop;
   sigemptyset(&stop);
@@ -192,14 +201,16 @@ int run_watch(const WatchArgs& a) {
     metrics.publish(snap, groups);
     say(fmt::format("snapshot {}: {} threads in {} groups{}", taken, snap.threads.size(), groups.size(),
                     saved.empty() ? "" : ", saved to " + saved));
+    if (expect) threadleak::check_unwound(snap, opts, unwound);
     window.push_back(std::move(snap));
     if (window.size() > a.window) window.pop_front();
-    grew = report_growth(window, opts) || grew;
+    grew = report_growth(window, opts, expect) || grew;
     if (a.count && taken == a.count) break;
     if ((sig = wait_for_signal(stop, interval)) != 0) break;
   }
   note(fmt::format("watch stopped{} after {} snapshots; pid {} left running",
                    sig ? (sig == SIGINT ? " by SIGINT" : " by SIGTERM") : "", taken, a.in.pid));
+  if (!grew && expect && !unwound.incomplete_threads.empty()) return verdict_status(unwound);
   return grew ? 1 : 0;
 }
 

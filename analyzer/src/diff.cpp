@@ -8,7 +8,7 @@
 #include "threadleak/analysis.hpp"
 
 namespace threadleak {
-namespace {
+namespace detail {
 
 // A pattern names a function: "worker" matches "worker", "worker(int)",
 // "ns::worker<T>(...)" is matched by "ns::worker", and a template's return
@@ -23,6 +23,11 @@ bool function_matches(const std::string& fn, const std::string& pattern) {
   }
   return false;
 }
+
+}  // namespace detail
+
+namespace {
+using detail::function_matches;
 
 bool any_matches(const std::string& fn, const std::vector<std::string>& patterns) {
   return std::any_of(patterns.begin(), patterns.end(),
@@ -40,6 +45,10 @@ bool ignored(const Thread& t, const DiffOptions& o) {
     if (!f.inlined) break;
   }
   if (std::any_of(t.frames.begin(), t.frames.end(), [&](const Frame& f) { return any_matches(f.function, o.ignore_any); }))
+    return true;
+  if (!o.ignore_module.empty() && std::any_of(t.frames.begin(), t.frames.end(), [&](const Frame& f) {
+        return std::find(o.ignore_module.begin(), o.ignore_module.end(), f.module.str()) != o.ignore_module.end();
+      }))
     return true;
   if (o.ignore_groups.empty()) return false;
   std::string fp = fingerprint_of(t);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -103,6 +104,35 @@ TEST(Find, IgnoreAnyFunction) {
   EXPECT_FALSE(threadleak::Find(threadleak::IgnoreAnyFunction("tl_testing::tl_outer")));
   EXPECT_FALSE(threadleak::Find(threadleak::IgnoreAnyFunction("tl_testing::tl_inner")));
   EXPECT_TRUE(threadleak::Find(threadleak::IgnoreAnyFunction("tl_testing::tl_elsewhere"), threadleak::MaxRetryTime(10ms)));
+}
+
+std::string write_expect(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + std::to_string(::getpid()) + "-" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Find, ExpectFile) {
+  Parked a(tl_testing::tl_outer), b(tl_testing::tl_outer);
+  // A known group within max_count: not a leak.
+  std::string two = write_expect("two.toml", "[[group]]\nfunction = \"tl_testing::tl_outer\"\nmax_count = 2\n"
+                                             "comment = \"two parked helpers\"\n");
+  EXPECT_FALSE(threadleak::Find(threadleak::Expect(two), threadleak::MaxRetryTime(10ms)));
+  // Over it: both threads are reported.
+  std::string one = write_expect("one.toml", "[[group]]\nfunction = \"tl_testing::tl_outer\"\nmax_growth = 1\n");
+  threadleak::Leaks l = threadleak::Find(threadleak::Expect(one), threadleak::MaxRetryTime(10ms));
+  ASSERT_EQ(l.threads().size(), 2u);
+  EXPECT_TRUE(has_function(l.threads()[0], "tl_testing::tl_outer"));
+  // [ignore] rules apply as the Ignore options do.
+  EXPECT_FALSE(threadleak::Find(threadleak::Expect(write_expect("any.toml", "[ignore]\nany = [\"tl_testing::tl_inner\"]\n"))));
+  // A malformed file: Error naming the file and line.
+  std::string bad = write_expect("bad.toml", "[[group]]\nfunction = 3\nmax_count = 1\n");
+  try {
+    threadleak::Expect(bad);
+    ADD_FAILURE() << "no error for " << bad;
+  } catch (const threadleak::Error& e) {
+    EXPECT_EQ(std::string(e.what()), bad + ":2: [[group]] function: expected a string");
+  }
 }
 
 TEST(Find, IgnoreGroupByFingerprint) {

@@ -107,6 +107,7 @@ struct DiffOptions {
   std::vector<std::string> ignore_any;   // skip threads with any frame in one of these
   std::vector<std::string> ignore_groups;  // skip threads whose group fingerprint starts with one of these
   std::vector<std::string> ignore_created_by;  // skip threads (goroutines) whose start routine (`go` statement's function) is one of these
+  std::vector<std::string> ignore_module;  // skip threads with any frame in a module of this file name (basename)
   std::size_t min_growth = 1;            // a group must grow by at least this much to count
 };
 

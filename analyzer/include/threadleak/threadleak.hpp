@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "threadleak/analysis.hpp"
+#include "threadleak/expect.hpp"
 #include "threadleak/snapshot.hpp"
 
 namespace threadleak {

@@ -38,9 +38,11 @@ Snapshot take(const std::vector<Task>& tasks, const Options& opts) {
 }
 
 // The threads of `snap` among `tasks` that no ignore rule matches; the ones
-// a rule matches are added to `ignored`.
+// a rule matches are added to `ignored`. At the last look (`last`), the
+// groups an Expect file knows are left out too while within their limits
+// (a count of new threads; their growth is that count).
 Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const Options& opts,
-                   std::set<Id>& ignored) {
+                   std::set<Id>& ignored, bool last = false) {
   Snapshot cur = snap;
   cur.threads.clear();
   for (const Thread& t : snap.threads)
@@ -51,11 +53,16 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
   d.ignore_any = opts.ignore_any;
   d.ignore_groups = opts.ignore_groups;
   d.ignore_created_by = opts.ignore_created_by;
+  if (opts.expect) opts.expect->apply_to(d);
   Snapshot none;
   none.pid = cur.pid;
   none.executable = cur.executable;
   std::set<std::int64_t> kept;
-  for (const DiffEntry& e : diff(none, cur, d).grown) kept.insert(e.group.members.begin(), e.group.members.end());
+  for (const DiffEntry& e : diff(none, cur, d).grown) {
+    const KnownGroup* k = last && opts.expect ? opts.expect->known(e.group) : nullptr;
+    if (k && k->broken(e.current, e.current).empty()) continue;
+    kept.insert(e.group.members.begin(), e.group.members.end());
+  }
   Snapshot out = cur;
   out.threads.clear();
   for (const Thread& t : cur.threads) {
@@ -67,7 +74,8 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
 }
 
 bool has_rules(const Options& o) {
-  return !o.ignore_top.empty() || !o.ignore_any.empty() || !o.ignore_groups.empty() || !o.ignore_created_by.empty();
+  return !o.ignore_top.empty() || !o.ignore_any.empty() || !o.ignore_groups.empty() || !o.ignore_created_by.empty() ||
+         o.expect != nullptr;
 }
 
 }  // namespace
@@ -103,7 +111,7 @@ Leaks Finder::find(const Options& opts) {
   }
   Leaks out;
   out.waited_s_ = std::chrono::duration<double>(Clock::now() - start).count();
-  out.snapshot_ = unignored(take(cand, opts), cand, opts, ignored);
+  out.snapshot_ = unignored(take(cand, opts), cand, opts, ignored, true);
   out.groups_ = group(out.snapshot_, {});
   return out;
 }

@@ -20,6 +20,11 @@ Option IgnoreCreatedBy(std::string function) {
   return Option([f = std::move(function)](testing_detail::Options& o) { o.ignore_created_by.push_back(f); });
 }
 
+Option Expect(const std::string& file) {
+  auto e = std::make_shared<const Expectations>(load_expectations(file));
+  return Option([e](testing_detail::Options& o) { o.expect = e; });
+}
+
 Option IgnoreCurrent() {
   auto now = std::make_shared<const Baseline>(Baseline::now());
   return Option([now](testing_detail::Options& o) { o.baseline = now; });

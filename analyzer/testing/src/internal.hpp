@@ -18,6 +18,7 @@ struct Options {
   std::vector<std::string> ignore_groups;        // IgnoreGroup
   std::vector<std::string> ignore_created_by;    // IgnoreCreatedBy
   std::shared_ptr<const Baseline> baseline;      // IgnoreCurrent; null = at_start()
+  std::shared_ptr<const Expectations> expect;    // Expect: more ignore rules, and known groups
   std::chrono::nanoseconds max_retry_time = std::chrono::seconds(1);
   std::chrono::seconds capture_timeout = std::chrono::seconds(30);  // CaptureTimeout
 };

@@ -99,6 +99,12 @@ Option IgnoreGroup(std::string fingerprint);
 // pthread_create, or the function a std::thread runs (as
 // `threadleak diff --ignore-created-by`; docs/threads.md).
 Option IgnoreCreatedBy(std::string function);
+// Reads an expectations file (docs/expect.md; throws threadleak::Error
+// "FILE:LINE: problem" when it is malformed): its [ignore] rules apply as the
+// options above, and the new threads of a [[group]] it names are not
+// reported while their number stays within max_count and max_growth (both
+// count the group's new threads); over a limit, all of them are reported.
+Option Expect(const std::string& file);
 // Records the threads alive now; later checks with this option ignore them.
 Option IgnoreCurrent();
 // How long to wait, in all, for new threads to exit before reporting them

@@ -1,0 +1,131 @@
+// End to end: `diff --expect FILE` on real cores of the leak sample (gcore).
+// Exit 0 within the expectations, 1 a leak (naming the limit), 2 a malformed
+// file (one line: FILE:LINE: problem).
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+using tl_test::Proc;
+
+namespace {
+
+const std::string kLeaker = "(anonymous namespace)::get_resource_b";
+const std::string kTop = kLeaker + "(std::shared_ptr<(anonymous namespace)::Call>)";
+
+std::string write(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Two cores of `leak`: one stuck request at the first, three at the second.
+struct Cores {
+  std::string dir = tl_test::temp_dir(), core1, core2;
+  Cores() {
+    Proc p({tl_test::sample_bin("leak"), "--requests", "1"});
+    EXPECT_EQ(p.expect("ready"), "ready 2");
+    core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+    p.send("more 2");
+    EXPECT_EQ(p.expect("ready"), "ready 4");
+    core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  }
+};
+
+tl_test::Result diff(const Cores& c, const std::string& expect, std::vector<std::string> more = {}) {
+  std::vector<std::string> argv{tl_test::threadleak_bin(), "diff", c.core1, c.core2};
+  argv.insert(argv.end(), more.begin(), more.end());
+  argv.insert(argv.end(), {"--expect", expect});
+  return tl_test::run(argv);
+}
+
+}  // namespace
+
+TEST(Expect, KnownGroupWithinAndOverItsLimits) {
+  Cores c;
+  auto plain = tl_test::threadleak_json({"diff", c.core1, c.core2}, 1);
+  ASSERT_EQ(plain.at("grown").size(), 1u);
+  std::string fp = plain.at("grown")[0].at("fingerprint");
+
+  // Nothing known: the growth is a leak.
+  auto r = diff(c, write(c.dir, "empty.toml", "# nothing expected\n"));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("LEAK: [" + fp + "] 1 -> 3: " + kTop + ": not in the expectations"), std::string::npos) << r.err;
+
+  // By function, growth allowed: exit 0, and the report is still written.
+  std::string by_fn = write(c.dir, "fn.toml",
+                            "[[group]]\nfunction = \"" + kLeaker + "\"\nmax_growth = 2\ncomment = \"a cache warms up\"\n");
+  r = diff(c, by_fn, {"--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("grown").size(), 1u);
+  EXPECT_NE(r.err.find("expected: [" + fp + "] 1 -> 3: " + kTop + ": within its limits (" + by_fn + ":1)"), std::string::npos) << r.err;
+
+  // max_growth below the growth: a leak that names the limit and where it is.
+  std::string tight = write(c.dir, "tight.toml", "[[group]]\nfunction = \"" + kLeaker + "\"\nmax_growth = 1\n");
+  r = diff(c, tight);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("LEAK: [" + fp + "] 1 -> 3: " + kTop + ": over max_growth 1 (" + tight + ":1)"),
+            std::string::npos)
+      << r.err;
+
+  // By fingerprint prefix and max_count.
+  r = diff(c, write(c.dir, "fp3.toml", "[[group]]\nfingerprint = \"" + fp.substr(0, 6) + "\"\nmax_count = 3\n"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = diff(c, write(c.dir, "fp2.toml", "[[group]]\nfingerprint = \"" + fp.substr(0, 6) + "\"\nmax_count = 2\n"));
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("over max_count 2"), std::string::npos) << r.err;
+
+  // A series (three snapshots): the same limits on first -> last.
+  r = tl_test::run({tl_test::threadleak_bin(), "diff", c.core1, c.core1, c.core2, "--expect", by_fn});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = tl_test::run({tl_test::threadleak_bin(), "diff", c.core1, c.core1, c.core2, "--expect", tight});
+  EXPECT_EQ(r.status, 1) << r.err;
+}
+
+TEST(Expect, IgnoreRules) {
+  Cores c;
+  // [ignore] module: every thread has a frame in the sample's executable.
+  auto r = diff(c, write(c.dir, "module.toml", "[ignore]\nmodule = [\"leak\"]\n"), {"--json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("ignored"), 6);  // 2 threads at the baseline, 4 now
+  // A module no frame is in ignores nothing.
+  r = diff(c, write(c.dir, "other.toml", "[ignore]\nmodule = [\"libnothing.so.1\"]\n"));
+  EXPECT_EQ(r.status, 1) << r.err;
+  r = diff(c, write(c.dir, "any.toml", "[ignore]\nany = [\"" + kLeaker + "\"]\ntop = []\n"));
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST(Expect, MalformedFileIsOneLineAndExit2) {
+  std::string dir = tl_test::temp_dir();
+  std::string core = dir + "/never-read";  // the file is checked before any capture
+  auto run = [&](const std::string& file) {
+    return tl_test::run({tl_test::threadleak_bin(), "diff", core, core, "--expect", file});
+  };
+  std::string neg = write(dir, "neg.toml", "[[group]]\nfunction = \"f\"\nmax_growth = -1\n");
+  auto r = run(neg);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "threadleak: " + neg + ":3: [[group]] max_growth: expected a whole number, 0 or more\n");
+
+  std::string key = write(dir, "key.toml", "[ignore]\ntop = [\"a\"]\nfunction = [\"b\"]\n");
+  r = run(key);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "threadleak: " + key +
+                       ":3: unknown key 'function' in [ignore] (top, any, created_by, module, groups)\n");
+
+  std::string nolimit = write(dir, "nolimit.toml", "# known\n[[group]]\nfunction = \"f\"\n");
+  r = run(nolimit);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "threadleak: " + nolimit + ":2: [[group]]: give max_count or max_growth (or both)\n");
+
+  std::string syntax = write(dir, "syntax.toml", "[ignore]\ntop = [\"a\"\n");
+  r = run(syntax);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err.rfind("threadleak: " + syntax + ":", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+
+  r = run(dir + "/missing.toml");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
