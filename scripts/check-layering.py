@@ -19,7 +19,7 @@ STAGES = [
     ("symbolize", [r"^symbolize\.", r"^symbol_preload\.", r"^scope_index\.", r"^golang/go_symbolize\."]),
     ("classify", [r"^classify\.", r"^golang/go_snapshot\."]),
     ("group", [r"^group\.cpp$", r"^fingerprint\.cpp$"]),
-    ("diff", [r"^diff\.cpp$", r"^series\.cpp$", r"^ignore\.hpp$", r"^activity\.(c|h)pp$"]),
+    ("diff", [r"^diff\.cpp$", r"^expect\.cpp$", r"^series\.cpp$", r"^ignore\.hpp$", r"^activity\.(c|h)pp$"]),
     ("hang", [r"^hang/"]),
     ("report", [r"^report/"]),
     ("orchestration", [r"^capture\.cpp$"]),

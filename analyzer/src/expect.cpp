@@ -4,6 +4,8 @@
 #include "threadleak/expect.hpp"
 
 #include <algorithm>
+#include <unordered_set>
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "ignore.hpp"
@@ -112,6 +114,19 @@ void settle(Verdict& v) {
   else v.status = Verdict::ok;
 }
 
+// Why a thread's stack is not known, "" when it is: no frame beyond the
+// registers' pc, or an outermost frame in no module (the unwind followed a
+// return address into memory no module covers: a damaged stack or code
+// generated at run time), after which its callers are unknown.
+std::string not_unwound(const Thread& t) {
+  if (t.frames.size() <= 1 && !t.error.empty()) return t.error;
+  if (t.frames.empty()) return "no frames";
+  const Frame& last = t.frames.back();
+  if (last.module.empty() && last.function.empty())
+    return fmt::format("the unwind left every module at {:#x}{}", last.pc, t.error.empty() ? "" : " (" + t.error + ")");
+  return "";
+}
+
 }  // namespace
 
 bool KnownGroup::matches(const Group& g) const {
@@ -196,9 +211,13 @@ Verdict judge(const Series& s, const Expectations& e) {
 void check_unwound(const Snapshot& snap, const DiffOptions& o, Verdict& v) {
   std::size_t dropped = 0;
   Snapshot kept = detail::filtered(snap, o, dropped);
-  for (const Thread& t : kept.threads)
-    if (!t.error.empty() && t.frames.size() <= 1)
-      v.incomplete_threads.push_back("tid " + std::to_string(t.tid) + ": " + t.error);
+  std::unordered_set<std::string> listed(v.incomplete_threads.begin(), v.incomplete_threads.end());
+  for (const Thread& t : kept.threads) {
+    std::string why = not_unwound(t);
+    if (why.empty()) continue;
+    std::string line = fmt::format("{} {}: {}", to_string(t.kind), t.tid, why);
+    if (listed.insert(line).second) v.incomplete_threads.push_back(std::move(line));  // once, in however many snapshots
+  }
   if (v.status == Verdict::ok && !v.incomplete_threads.empty()) v.status = Verdict::incomplete;
 }
 

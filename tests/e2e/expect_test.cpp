@@ -1,6 +1,9 @@
 // End to end: `diff --expect FILE` on real cores of the leak sample (gcore).
 // Exit 0 within the expectations, 1 a leak (naming the limit), 2 a malformed
 // file (one line: FILE:LINE: problem).
+#include <elf.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -23,8 +26,10 @@ std::string write(const std::string& dir, const std::string& name, const std::st
 // Two cores of `leak`: one stuck request at the first, three at the second.
 struct Cores {
   std::string dir = tl_test::temp_dir(), core1, core2;
+  pid_t pid = 0;
   Cores() {
     Proc p({tl_test::sample_bin("leak"), "--requests", "1"});
+    pid = p.pid();
     EXPECT_EQ(p.expect("ready"), "ready 2");
     core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
     p.send("more 2");
@@ -38,6 +43,30 @@ tl_test::Result diff(const Cores& c, const std::string& expect, std::vector<std:
   argv.insert(argv.end(), more.begin(), more.end());
   argv.insert(argv.end(), {"--expect", expect});
   return tl_test::run(argv);
+}
+
+// A copy of `core` whose main thread's stack is overwritten with 0xff: the
+// highest writable segment below the kernel's half is the [stack] mapping.
+std::string with_damaged_stack(const std::string& core, const std::string& out) {
+  namespace fs = std::filesystem;
+  fs::copy_file(core, out);
+  std::fstream f(out, std::ios::in | std::ios::out | std::ios::binary);
+  Elf64_Ehdr eh{};
+  f.read(reinterpret_cast<char*>(&eh), sizeof eh);
+  Elf64_Phdr stack{};
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    f.seekg(static_cast<std::streamoff>(eh.e_phoff + static_cast<std::uint64_t>(i) * eh.e_phentsize));
+    f.read(reinterpret_cast<char*>(&ph), sizeof ph);
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) && ph.p_filesz > 0 && ph.p_vaddr < 0x800000000000ull &&
+        ph.p_vaddr > stack.p_vaddr)
+      stack = ph;
+  }
+  EXPECT_GT(stack.p_filesz, 0u);
+  f.seekp(static_cast<std::streamoff>(stack.p_offset));
+  std::string garbage(stack.p_filesz, '\xff');
+  f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  return out;
 }
 
 }  // namespace
@@ -94,6 +123,42 @@ TEST(Expect, IgnoreRules) {
   EXPECT_EQ(r.status, 1) << r.err;
   r = diff(c, write(c.dir, "any.toml", "[ignore]\nany = [\"" + kLeaker + "\"]\ntop = []\n"));
   EXPECT_EQ(r.status, 0) << r.err;
+}
+
+// Exit 3: the growth is expected, but the main thread's stack is damaged in
+// both cores (its return addresses lead out of every module), so the
+// analysis cannot vouch for it. A leak still wins over an incomplete analysis.
+TEST(Expect, ThreadsNotUnwoundMakeTheAnalysisIncomplete) {
+  Cores c;
+  std::string bad1 = with_damaged_stack(c.core1, c.dir + "/bad1"),
+              bad2 = with_damaged_stack(c.core2, c.dir + "/bad2");
+  auto main_thread = tl_test::threadleak_json({"stacks", bad2, "--json"}, 0);
+  bool found = false;
+  for (const auto& g : main_thread.at("groups"))
+    if (g.at("members") == nlohmann::json::array({c.pid})) {
+      found = true;
+      EXPECT_EQ(g.at("frames").back().at("pc"), "0xffffffffffffffff") << g.dump();
+    }
+  EXPECT_TRUE(found) << main_thread.dump();
+
+  std::string by_fn = write(c.dir, "fn.toml", "[[group]]\nfunction = \"" + kLeaker + "\"\nmax_growth = 2\n");
+  auto r = tl_test::run({tl_test::threadleak_bin(), "diff", bad1, bad2, "--expect", by_fn});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("not unwound: thread " + std::to_string(c.pid) +
+                       ": the unwind left every module at 0xffffffffffffffff"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("analysis incomplete"), std::string::npos) << r.err;
+  // The undamaged cores under the same file: 0. Ignoring the main thread (in read): 0.
+  EXPECT_EQ(diff(c, by_fn).status, 0);
+  std::string skip_main = write(c.dir, "skip.toml", "[ignore]\nany = [\"read\"]\n\n[[group]]\nfunction = \"" +
+                                                        kLeaker + "\"\nmax_growth = 2\n");
+  r = tl_test::run({tl_test::threadleak_bin(), "diff", bad1, bad2, "--expect", skip_main});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // A leak wins: max_growth 1 on the damaged cores is 1, not 3.
+  std::string tight = write(c.dir, "tight.toml", "[[group]]\nfunction = \"" + kLeaker + "\"\nmax_growth = 1\n");
+  r = tl_test::run({tl_test::threadleak_bin(), "diff", bad1, bad2, "--expect", tight});
+  EXPECT_EQ(r.status, 1) << r.err;
 }
 
 TEST(Expect, MalformedFileIsOneLineAndExit2) {

@@ -142,3 +142,50 @@ TEST(Watch, SteadyProcessCountStopsWithoutReports) {
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.err, "threadleak: --interval soon: expected e.g. 30s, 500ms, 2m\n");
 }
+
+// `watch --expect FILE`: a known group that grows within its limit is not
+// reported and the exit status is 0; over its limit, the GREW line names the
+// limit and the file's line, and the status is 1. The main thread and the
+// request's short-lived helper are ignored by the file itself, so a snapshot
+// taken mid-request cannot show another group growing.
+TEST(Watch, ExpectationsFileKnowsTheGroupUntilItOutgrowsItsLimit) {
+  Proc p({tl_test::sample_bin("leak"), "--requests", "1"});
+  EXPECT_EQ(p.expect("ready"), "ready 2");
+  std::string dir = tl_test::temp_dir();
+  const std::string ns = "(anonymous namespace)::";
+  const std::string ignore = "[ignore]\nany = [\"" + ns + "wait_for_command\", \"" + ns + "get_resource_a\"]\n\n";
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  std::string roomy = write("roomy.toml", ignore + "[[group]]\nfunction = \"" + ns + "get_resource_b\"\nmax_growth = 10\n");
+  std::string tight = write("tight.toml", ignore + "[[group]]\nfunction = \"" + ns + "get_resource_b\"\nmax_growth = 1\n");
+  int threads = 2;
+  // One watch while the sample serves 3 more requests; the exit status after SIGINT.
+  auto watch_three_more = [&](const std::string& file, const std::string& err) {
+    Watch w({"--pid", std::to_string(p.pid()), "--interval", "150ms", "--window", "5", "--expect", file}, err);
+    w.until("snapshot 2: " + std::to_string(threads) + " threads");
+    p.send("more 3");
+    threads += 3;
+    EXPECT_EQ(p.expect("ready"), "ready " + std::to_string(threads));
+    std::string settled = w.until(": " + std::to_string(threads) + " threads");
+    if (settled.find("snapshot ") == std::string::npos) return std::make_pair(-1, w.seen);
+    w.until(" snapshot " + std::to_string(std::stoi(settled.substr(settled.find("snapshot ") + 9)) + 1) + ":");  // one more after it
+    int status = w.stop(SIGINT);
+    return std::make_pair(status, w.seen);
+  };
+
+  auto [roomy_status, roomy_seen] = watch_three_more(roomy, dir + "/roomy.err");
+  EXPECT_EQ(roomy_status, 0);
+  for (const auto& l : roomy_seen) EXPECT_EQ(l.find("GREW"), std::string::npos) << l;
+
+  auto [tight_status, tight_seen] = watch_three_more(tight, dir + "/tight.err");
+  EXPECT_EQ(tight_status, 1);
+  auto grew = std::find_if(tight_seen.begin(), tight_seen.end(),
+                           [](const std::string& l) { return l.find("GREW") != std::string::npos; });
+  ASSERT_NE(grew, tight_seen.end());
+  EXPECT_NE(grew->find("in state sleep: (anonymous namespace)::get_resource_b("), std::string::npos) << *grew;
+  EXPECT_NE(grew->find("(over max_growth 1, " + tight + ":4)"), std::string::npos) << *grew;
+  std::string why;
+  EXPECT_TRUE(tl_test::all_threads_running_untraced(p.pid(), &why)) << why;
+}
