@@ -8,6 +8,7 @@
 #include <elfutils/libdwelf.h>
 
 #include "source/core_modules.hpp"
+#include "source/debug_cache.hpp"
 #include "source/debuginfod.hpp"
 #include "target.hpp"
 
@@ -161,7 +162,21 @@ int open_first_debug_file(const std::vector<std::string>& tries, const std::stri
     Elf* elf = nullptr;
     int fd = open_matching(path, id, file_name, &elf);
     if (fd < 0) continue;
+    bool compressed = !id.empty() && has_compressed_sections(elf);
     elf_end(elf);   // libdwfl opens the file again from the descriptor
+    if (compressed) {   // its inflated copy (source/debug_cache.hpp), when there is or can be one
+      std::optional<std::string> copy = decompressed_copy(path, id);
+      char* copy_name = nullptr;
+      int copy_fd = copy ? open_matching(*copy, id, &copy_name, &elf) : -1;
+      if (copy_fd >= 0) {
+        elf_end(elf);
+        ::close(fd);
+        std::free(*file_name);
+        *file_name = copy_name;
+        return copy_fd;
+      }
+      if (copy) ::unlink(copy->c_str());   // damaged: the next capture writes it anew
+    }
     return fd;
   }
   return -1;

@@ -61,8 +61,18 @@ FastUnwinder::Step FastUnwinder::compute(std::uint64_t pc) {
 
 const FastUnwinder::Step& FastUnwinder::step_at(std::uint64_t lookup_pc) {
   auto it = rules_.find(lookup_pc);
-  if (it == rules_.end()) it = rules_.emplace(lookup_pc, compute(lookup_pc)).first;
-  return it->second;
+  if (it != rules_.end()) return it->second;
+  if (!shared_) return rules_.emplace(lookup_pc, compute(lookup_pc)).first->second;
+  std::lock_guard hold(shared_->mu_);
+  auto known = shared_->rules_.find(lookup_pc);
+  if (known == shared_->rules_.end()) known = shared_->rules_.emplace(lookup_pc, compute(lookup_pc)).first;
+  return rules_.emplace(lookup_pc, known->second).first->second;
+}
+
+std::size_t FastUnwinder::cfi_lookups() const {
+  if (!shared_) return rules_.size();
+  std::lock_guard hold(shared_->mu_);
+  return shared_->rules_.size();
 }
 
 bool FastUnwinder::unwind(const UserRegs& initial, unsigned max_frames, RawStack& out) {

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <unordered_map>
 
 #include "target.hpp"
@@ -23,11 +24,16 @@ namespace threadleak::detail {
 
 class FastUnwinder {
  public:
-  FastUnwinder(Dwfl* dwfl, Memory& mem) : dwfl_(dwfl), mem_(mem) {}
+  // Rules shared by unwinders on several threads over one Dwfl: each keeps
+  // its own copy of what it used; a PC new to it is looked up here, under
+  // the lock, and asked of libdw only if no unwinder has yet.
+  class Shared;
+  FastUnwinder(Dwfl* dwfl, Memory& mem, Shared* shared = nullptr) : dwfl_(dwfl), mem_(mem), shared_(shared) {}
   // Unwinds one thread from its registers into `out`; false (and `out`
   // left empty) if the walk needs libdwfl.
   bool unwind(const UserRegs& regs, unsigned max_frames, RawStack& out);
-  std::size_t cfi_lookups() const { return rules_.size(); }
+  // PCs whose rules were asked of libdw (by all unwinders sharing rules).
+  std::size_t cfi_lookups() const;
   std::uint64_t memory_reads() const { return reads_; }
 
  private:
@@ -48,8 +54,15 @@ class FastUnwinder {
 
   Dwfl* dwfl_;
   Memory& mem_;
+  Shared* shared_;
   std::unordered_map<std::uint64_t, Step> rules_;
   std::uint64_t reads_ = 0;
+};
+
+class FastUnwinder::Shared {
+  friend class FastUnwinder;
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, Step> rules_;
 };
 
 }  // namespace threadleak::detail

@@ -52,6 +52,9 @@ class Memory {
   // The same, for bytes read once with nothing else near them (a thread's
   // descriptor): a reader with a page cache may skip it and read just these.
   virtual std::size_t read_once(std::uint64_t addr, void* buf, std::size_t len) { return read(addr, buf, len); }
+  // A reader of the same memory for another thread (its own cache), or
+  // null when this one cannot be shared that way.
+  virtual std::unique_ptr<Memory> another_reader() const { return nullptr; }
 };
 
 // Dwfl callbacks shared by the sources: find files by build-id / path (with

@@ -4,6 +4,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <optional>
+#include <thread>
 
 #include "fast_unwind.hpp"
 
@@ -119,22 +122,55 @@ std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
       next_thread, get_thread, memory_read, set_initial_registers, nullptr, nullptr};
   std::vector<RawStack> out(t.threads.size());
   std::vector<char> done(t.threads.size(), 0);
-  std::size_t left = 0;
   Context ctx{&t, max_frames, &out, &done, &on_stack, {}};
-  FastUnwinder fast(t.dwfl.get(), *t.memory);
-  bool use_fast = fast_path_wanted();
-  for (std::size_t i = 0; i < t.threads.size(); ++i) {
-    const RawThread& th = t.threads[i];
-    if (!th.regs) out[i].error = th.error;
-    else if (use_fast && fast.unwind(*th.regs, max_frames, out[i])) {
-      done[i] = 1;
-      if (on_stack) on_stack(i, out[i]);
+  const bool use_fast = fast_path_wanted();
+  const std::size_t n = t.threads.size();
+  // On a core, the fast path runs in two halves on two threads, each with
+  // its own reader and rule cache (libdw asked once per PC, under one lock);
+  // below a few hundred threads a thread costs more than it saves.
+  std::unique_ptr<Memory> second_memory = use_fast && n >= 512 ? t.memory->another_reader() : nullptr;
+  FastUnwinder::Shared shared;
+  const std::size_t mid = second_memory ? n / 2 : n;
+  auto fast_pass = [&](FastUnwinder& u, std::size_t begin, std::size_t end, bool report) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const RawThread& th = t.threads[i];
+      if (!th.regs) {
+        out[i].error = th.error;
+      } else if (use_fast && u.unwind(*th.regs, max_frames, out[i])) {
+        done[i] = 1;
+        if (report && on_stack) on_stack(i, out[i]);
+      }
     }
-    else ++left;
+  };
+  FastUnwinder fast(t.dwfl.get(), *t.memory, second_memory ? &shared : nullptr);
+  std::optional<FastUnwinder> fast2;
+  std::thread second;
+  std::exception_ptr failed;
+  if (second_memory) {
+    fast2.emplace(t.dwfl.get(), *second_memory, &shared);
+    second = std::thread([&] {
+      try {
+        fast_pass(*fast2, mid, n, false);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
   }
+  try {
+    fast_pass(fast, 0, mid, true);
+  } catch (...) {
+    if (second.joinable()) second.join();
+    throw;
+  }
+  if (second.joinable()) second.join();
+  if (failed) std::rethrow_exception(failed);
+  for (std::size_t i = mid; i < n; ++i)   // on_stack runs on the calling thread, as promised
+    if (done[i] && on_stack) on_stack(i, out[i]);
+  std::size_t left = 0;
+  for (std::size_t i = 0; i < n; ++i) left += t.threads[i].regs && !done[i];
   ctx.stats.fast_threads = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
-  ctx.stats.cfi_lookups = fast.cfi_lookups();
-  ctx.stats.memory_reads = fast.memory_reads();
+  ctx.stats.cfi_lookups = fast.cfi_lookups();   // shared: both halves'
+  ctx.stats.memory_reads = fast.memory_reads() + (fast2 ? fast2->memory_reads() : 0);
   if (left > 0) {
     tl_context = &ctx;
     if (!dwfl_attach_state(t.dwfl.get(), t.elf.get(), t.pid, &callbacks, &ctx)) {

@@ -22,8 +22,10 @@
 //   bool ok = mem.read(0x1ff8, &word, 8) == 8;   // file bytes 8184..8191
 //
 // Threads: a reader is used by one thread at a time (its cache is not
-// locked). Today every read of a Target's memory happens on the thread that
-// captures it: unwind_all (fast path and libdwfl's memory_read callback),
+// locked); another thread takes another_reader(). Today every read of a
+// Target's memory happens on the thread that captures it, but for the
+// second half of unwind_all's fast path on a core, which reads through a
+// reader of its own: unwind_all (fast path and libdwfl's memory_read callback),
 // module discovery, the Go readers and the hang readers. The threads that
 // run beside it do not read memory: SymbolPreload's worker reads the modules'
 // files (a core's vdso from the image copied out before it starts; a live
@@ -117,6 +119,10 @@ class PagedMemory : public Memory {
   std::size_t read(std::uint64_t addr, void* buf, std::size_t len) override;
   // Straight from the descriptor, exactly len bytes: no page copied whole.
   std::size_t read_once(std::uint64_t addr, void* buf, std::size_t len) override;
+  // The same descriptor and segments (pread keeps no file position).
+  std::unique_ptr<Memory> another_reader() const override {
+    return std::make_unique<PagedMemory>(fd_, table_.segments());
+  }
   const std::vector<Segment>& segments() const { return table_.segments(); }
 
  private:
