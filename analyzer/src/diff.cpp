@@ -106,22 +106,11 @@ Diff diff(const Snapshot& baseline, const Snapshot& current, const DiffOptions& 
   for (const Thread& t : baseline.threads) (t.kind == Kind::goroutine ? old_goids : old_tids).insert(t.member_id());
   auto bg = by_signature(group(b, opts.grouping));
   d.current_groups = group(c, opts.grouping);
-  d.current.source = current.source;
-  d.current.origin = current.origin;
-  d.current.pid = current.pid;
-  d.current.executable = current.executable;
-  d.current.captured_at = current.captured_at;
-  d.current.modules = current.modules;
-  d.current.captured_at_from = current.captured_at_from;
-  d.current.cpu_from = current.cpu_from;
-  d.current.cpu_missing = current.cpu_missing;
+  d.current = without_threads(current);
   std::vector<Group*> compared;
   for (Group& g : d.current_groups) compared.push_back(&g);
   d.activity = detail::compare_activity({&baseline, &current}, compared);
   auto cg = by_signature(d.current_groups);
-  d.current.crash = current.crash;
-  d.current.coredump = current.coredump;
-  d.current.warnings = current.warnings;
 
   for (auto& [sig, g] : cg) {
     auto it = bg.find(sig);

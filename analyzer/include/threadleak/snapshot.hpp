@@ -188,4 +188,8 @@ struct Snapshot {
   std::optional<Cost> cost;
 };
 
+// Everything `s` says but its threads: what a diff keeps of the current
+// snapshot, or a filter starts from.
+Snapshot without_threads(const Snapshot& s);
+
 }  // namespace threadleak

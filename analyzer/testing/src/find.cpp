@@ -43,8 +43,7 @@ Snapshot take(const std::vector<Task>& tasks, const Options& opts) {
 // (a count of new threads; their growth is that count).
 Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const Options& opts,
                    std::set<Id>& ignored, bool last = false) {
-  Snapshot cur = snap;
-  cur.threads.clear();
+  Snapshot cur = without_threads(snap);
   for (const Thread& t : snap.threads)
     if (std::any_of(tasks.begin(), tasks.end(), [&](const Task& k) { return k.tid == t.tid; }))
       cur.threads.push_back(t);
@@ -63,8 +62,7 @@ Snapshot unignored(const Snapshot& snap, const std::vector<Task>& tasks, const O
     if (k && k->broken(e.current, e.current).empty()) continue;
     kept.insert(e.group.members.begin(), e.group.members.end());
   }
-  Snapshot out = cur;
-  out.threads.clear();
+  Snapshot out = without_threads(cur);
   for (const Thread& t : cur.threads) {
     if (kept.count(t.tid)) { out.threads.push_back(t); continue; }
     for (const Task& k : tasks)
