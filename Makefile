@@ -32,7 +32,7 @@ asan-test: deps
 # Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS='--cap 60'.
 BENCH_ARGS ?=
 bench: build
-	@bench/run.sh --no-build $(BENCH_ARGS) $(BUILD)
+	@bench/run.sh $(BENCH_ARGS) $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan out
