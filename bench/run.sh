@@ -352,6 +352,9 @@ per_thread() {
   local -n arr=$1
   local k=$2 sc=$3 prev=$4 unit=$5 n=${nthreads[$3]} pk px= pn=
   [ -z "${skipped[$sc]:-}" ] || { echo "skipped"; return; }
+  if [ -z "${arr[$k]:-}" ] && [ -n "${over[$k]:-}" ] && [ "$unit" = 1 ]; then
+    awk -v x="${over[$k]}" -v n="$n" 'BEGIN { printf "> %.0f µs", x / n * 1e6 }'; return
+  fi
   [ -n "${arr[$k]:-}" ] || { echo "-"; return; }
   if [ -n "$prev" ]; then pk="${k%|*}|$prev"; px=${arr[$pk]:-}; pn=${nthreads[$prev]:-}; fi
   awk -v x="${arr[$k]}" -v n="$n" -v u="$unit" -v px="$px" -v pn="$pn" 'BEGIN {
