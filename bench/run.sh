@@ -1,49 +1,76 @@
 #!/usr/bin/env bash
-# threadleak against eu-stack, gdb and lldb-19 on the same cores, in one run.
+# threadleak against eu-stack, gdb and lldb-19 (and dlv on a Go core) on the
+# same cores and live processes, in one run, with the issue's targets.
 #
-#   bench/run.sh [--quick] [--cap SECONDS] [--no-build] [BUILD_DIR]   (also: make bench)
+#   bench/run.sh [--quick] [--cap S] [--big-cap S] [--no-build] [--no-go] [BUILD_DIR]
+#   (make bench runs it; make bench BENCH_ARGS='--cap 60' passes options)
 #
 # For each scenario the park sample parks N threads four ways (condvar,
 # mutex, sleep, pipe read; 64 KiB stacks) with a 1 ms ticker thread, and is
-# dumped twice with gcore (core.a, core.b). While it runs, each tool takes a
-# live look at it (three, median kept, when a look takes under 5 s) and the
-# ticker's longest gap is read back: the pause the target suffered. Then
-# every tool reads the same cores, timed by /usr/bin/time (wall, CPU, max
-# RSS; best of three for runs under 5 s).
-# Slow tools are killed at the cap and shown as "> cap".
+# dumped twice with gcore (core.a, core.b). While it runs, each tool takes
+# live looks at it and the ticker's longest gap is read back after each:
+# the pause the target suffered. threadleak takes LOOKS looks (default 5),
+# a peer three when one takes under 5 s, else one; the median is shown with
+# the range. Then every tool reads the same cores, timed (wall to the
+# microsecond; CPU and max RSS from /usr/bin/time; best of three for runs
+# under 5 s), and `threadleak diff core.a core.b` is timed too (the peers
+# have no diff).
 #
-# Scenarios: 100, 1,000 and 10,000 threads, and 1,000 threads with a 4 GiB
-# mostly untouched heap (HEAP_MIB, HEAP_THREADS to change). --quick: 100
-# threads only (well under a minute; CTest runs it, label bench).
+# Scenarios: THREADS threads each (default "100 1000 10000 30000"), then
+# HEAP_THREADS (1000) threads with a HEAP_MIB (4096; 0 skips it) MiB mostly
+# untouched heap. A scenario the kernel has no room for (pid_max,
+# threads-max, vm.max_map_count: 2 maps a thread) is skipped and said so.
+# Peers are killed at --cap (120 s), and above 10,000 threads at --big-cap
+# (60 s), shown as "> cap"; above 10,000 threads core.b is a copy of core.a
+# when the first gcore took over 60 s.
+# Then bench/go_vs_dlv.sh: a Go core of GO_GOROUTINES (100000; 0 skips it)
+# leaked goroutines, DWARF and stripped builds, against `dlv core` (capped
+# at DLV_CAP, 180 s); a wrong goroutine count there fails the bench too.
+# Tables: cores (wall, RSS, peer/threadleak ratio), CPU, live pauses (with
+# ratios), cost per thread, the Go table, the targets of issue 18 each with
+# met / NOT met, and the whole run's wall time.
+# --quick: 100 threads only, no heap, no Go (CTest runs it, label bench; it
+# fails if threadleak misses a thread, never on a figure).
 # Cores live in BUILD_DIR/bench-scratch.PID and are removed at exit.
-# Then (not with --quick) bench/go_vs_dlv.sh: a Go core of 10,000 leaked
-# goroutines (GO_GOROUTINES to change), DWARF and stripped builds, against
-# `dlv core`; a wrong goroutine count there fails the bench too.
 # THREADLEAK=/path/to/threadleak benches another build of it (e.g. a saved
-# baseline) against the same peers.
-# The machine's load is printed: on a shared machine, wall times are noisy;
-# the CPU column (user+sys) is what to compare then.
+# baseline) against the same peers. The machine's load is printed: on a
+# shared machine wall times are noisy; the CPU table is what to compare then.
 set -euo pipefail
+export LC_ALL=C
+run_t0=$EPOCHREALTIME
 
 quick=0
 nobuild=0
-cap=120
+nogo=0
+cap_all=120
+big_cap=60
 build=build
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-build) nobuild=1 ;;
-    --cap) cap=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --no-go) nogo=1 ;;
+    --cap) cap_all=$2; shift ;;
+    --big-cap) big_cap=$2; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) build=$1 ;;
   esac
   shift
 done
+die() { echo "bench: $*" >&2; exit 2; }
+
+threads_list=${THREADS:-100 1000 10000 30000}
 heap_mib=${HEAP_MIB:-4096}
 heap_threads=${HEAP_THREADS:-1000}
+looks=${LOOKS:-5}
+go_n=${GO_GOROUTINES:-100000}
+if [ $quick = 1 ]; then threads_list=100; heap_mib=0; nogo=1; fi
+[ "$go_n" != 0 ] || nogo=1
+for v in $threads_list $heap_mib $heap_threads $looks $go_n $cap_all $big_cap; do
+  [[ "$v" =~ ^[0-9]+$ ]] || die "not a whole number: '$v' (THREADS, HEAP_MIB, HEAP_THREADS, LOOKS, GO_GOROUTINES, --cap, --big-cap)"
+done
+[ "$looks" -ge 1 ] || die "LOOKS must be at least 1"
 src=$(cd "$(dirname "$0")/.." && pwd)
-
-die() { echo "bench: $*" >&2; exit 2; }
 
 for tool in gcore eu-stack gdb lldb-19 /usr/bin/time timeout; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh"
@@ -53,7 +80,7 @@ if [ $nobuild = 0 ]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
   targets=(threadleak sample_park)
-  [ $quick = 1 ] || targets+=(go_samples)
+  [ $nogo = 1 ] || targets+=(go_samples)
   cmake --build "$build" --target "${targets[@]}" -j2 >/dev/null || die "build failed in $build"
 fi
 tl=${THREADLEAK:-$(cd "$build" && pwd)/analyzer/threadleak}
@@ -69,18 +96,34 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-declare -A cell cpu live     # results, keyed "tool|scenario"
+# Results, keyed "tool|scenario": cell (core table text), w (core wall, s),
+# c (CPU s), over (the cap a run was killed at), live (live table text),
+# p (median pause, ms), pover (pause of a look killed at the cap, ms).
+declare -A cell cpu w c over live p pover nthreads skipped
 failed=0
+cap=$cap_all
 
-# measure CMD...: runs CMD under the cap; sets wall/rss/cpus/rc.
+commas() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
+fmt_s() { awk -v x="$1" 'BEGIN { if (x < 10) printf "%.3f s", x; else printf "%.1f s", x }'; }
+# ratio A B [PREFIX]: ", A/B×" (whole numbers from 10 on), or nothing.
+ratio() {
+  awk -v a="$1" -v b="$2" -v pre="${3:-}" 'BEGIN { if (a == "" || b == "" || b <= 0) exit
+    r = a / b; printf (r >= 10 ? ", %s%.0f×" : ", %s%.1f×"), pre, r }'
+}
+
+# measure CMD...: runs CMD under $cap; sets wall (s, to the microsecond),
+# rss (KB), cpus (user+sys s) and rc.
 measure() {
-  local tf=$scratch/time.$$ out=$scratch/out.$$
+  local tf=$scratch/time.$$ out=$scratch/out.$$ t0 t1 u s
   set +e
-  /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout -k 5 "$cap" "$@" >"$out" 2>"$out.err"
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%M %U %S' -o "$tf" timeout -k 5 "$cap" "$@" >"$out" 2>"$out.err"
   rc=$?
+  t1=$EPOCHREALTIME
   set -e
-  read -r wall rss u s < <(tail -n1 "$tf") || true
-  [ -n "${wall:-}" ] || { wall=0; rss=0; u=0; s=0; }
+  read -r rss u s < <(tail -n1 "$tf") || true
+  [[ "${rss:-}" =~ ^[0-9]+$ ]] || { rss=0; u=0; s=0; }
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
   cpus=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
   last_out=$out
 }
@@ -103,18 +146,17 @@ best_of() {
 
 # Exit status 0 (or 1 for diff when a group grew) is a successful run.
 record() {  # record TOOL SCENARIO [ok-statuses...]
-  local tool=$1 sc=$2; shift 2
-  local ok=0
+  local tool=$1 sc=$2 k="$1|$2"; shift 2
+  local ok=0 st
   for st in 0 "$@"; do [ "$rc" = "$st" ] && ok=1; done
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    cell[$tool|$sc]="> ${cap} s"; cpu[$tool|$sc]="-"
+    cell[$k]="> ${cap} s"; cpu[$k]="-"; over[$k]=$cap
   elif [ $ok = 0 ]; then
-    cell[$tool|$sc]="failed ($rc)"; cpu[$tool|$sc]="-"
+    cell[$k]="failed ($rc)"; cpu[$k]="-"
     echo "bench: $tool on $sc exited $rc: $(head -c 300 "$last_out.err")" >&2
   else
-    cell[$tool|$sc]=$(printf '%.2f s, %d MB' "$wall" $((rss / 1024)))
-    cpu[$tool|$sc]=$cpus
-    eval "wall_of_${tool//[^a-z0-9]/_}_${sc//[^a-z0-9]/_}=$wall"
+    cell[$k]="$(fmt_s "$wall"), $((rss / 1024)) MB"
+    cpu[$k]=$cpus; w[$k]=$wall; c[$k]=$cpus
   fi
 }
 
@@ -145,6 +187,18 @@ stop_park() {
   park_pid=
 }
 
+# no_room N: why N more threads do not fit on this kernel now, or nothing.
+no_room() {
+  local n=$1 total pid_max tmax maps
+  total=$(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg)
+  pid_max=$(cat /proc/sys/kernel/pid_max); tmax=$(cat /proc/sys/kernel/threads-max)
+  maps=$(cat /proc/sys/vm/max_map_count)
+  if [ $((total + n + 500)) -gt "$pid_max" ]; then echo "kernel.pid_max is $pid_max and $total threads run already"
+  elif [ $((total + n + 500)) -gt "$tmax" ]; then echo "kernel.threads-max is $tmax and $total threads run already"
+  elif [ $((2 * n + 1000)) -gt "$maps" ]; then echo "vm.max_map_count $maps is under 2 maps a thread"
+  fi
+}
+
 live_tools=(threadleak eu-stack gdb lldb)
 live_cmd() {  # live_cmd TOOL PID
   case $1 in
@@ -154,44 +208,69 @@ live_cmd() {  # live_cmd TOOL PID
     lldb) echo "lldb-19 -p $2 -b -o 'thread backtrace unique'" ;;
   esac
 }
+# peer_cap N: the cap of a peer in a scenario of N threads.
+peer_cap() { if [ "$1" -gt 10000 ]; then echo "$big_cap"; else echo "$cap_all"; fi; }
 
 run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
-  local sc=$1 n=$2 heap=$3 dir=$scratch/$1
+  local sc=$1 n=$2 heap=$3 dir=$scratch/scenario cap=$cap_all why
+  nthreads[$sc]=$n
+  why=$(no_room "$n")
+  if [ -n "$why" ]; then
+    echo "bench: $sc: skipped: $why" >&2
+    skipped[$sc]=$why
+    return
+  fi
   mkdir -p "$dir"
   echo "bench: $sc: starting $n threads, heap $heap MiB; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   start_park "$n" "$heap"
   gap_ms >/dev/null
+  local tool
   for tool in "${live_tools[@]}"; do
-    # A look under 5 s is taken three times and the median gap kept: one
-    # pause of a few ms varies by several ms from look to look.
-    local gaps=() walls=() look g
-    for look in 1 2 3; do
+    # threadleak looks $looks times; a peer three times when a look takes
+    # under 5 s (one pause of a few ms varies by several ms from look to
+    # look), else once. The median gap is kept.
+    local gaps=() walls=() look g nlooks=3 k="$tool|$sc"
+    cap=$cap_all
+    if [ "$tool" = threadleak ]; then nlooks=$looks; else cap=$(peer_cap "$n"); fi
+    for ((look = 1; look <= nlooks; look++)); do
       gap_ms >/dev/null
       eval "measure $(live_cmd "$tool" "$park_pid")"
       g=$(gap_ms)
       gaps+=("$g"); walls+=("$wall")
       [ "$rc" = 0 ] || [ "$tool" = eu-stack ] || break
-      awk -v w="$wall" 'BEGIN { exit !(w < 5) }' || break
+      [ "$tool" = threadleak ] || awk -v w="$wall" 'BEGIN { exit !(w < 5) }' || break
     done
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then live[$tool|$sc]="> ${cap} s (gap ${g} ms)"
-    elif [ "$rc" != 0 ] && [ "$tool" != eu-stack ]; then live[$tool|$sc]="failed ($rc)"
-    elif [ ${#gaps[@]} = 1 ]; then live[$tool|$sc]=$(printf '%s ms (run %.2f s)' "$g" "$wall")
+    local cnt=${#gaps[@]} mid med lo hi
+    mid=$(((cnt + 1) / 2))
+    med=$(printf '%s\n' "${gaps[@]}" | sort -g | sed -n "${mid}p")
+    lo=$(printf '%s\n' "${gaps[@]}" | sort -g | head -1)
+    hi=$(printf '%s\n' "${gaps[@]}" | sort -g | tail -1)
+    local run; run=$(fmt_s "$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "${mid}p")")
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+      live[$k]="> ${cap} s (gap ${g} ms)"; pover[$k]=$g
+    elif [ "$rc" != 0 ] && [ "$tool" != eu-stack ]; then
+      live[$k]="failed ($rc)"
+    elif [ "$cnt" = 1 ]; then
+      live[$k]="$g ms (run $run)"; p[$k]=$g
     else
-      local med; med=$(printf '%s\n' "${gaps[@]}" | sort -n | sed -n 2p)
-      live[$tool|$sc]=$(printf '%s ms, median of %s-%s (run %.2f s)' "$med" \
-        "$(printf '%s\n' "${gaps[@]}" | sort -n | head -1)" "$(printf '%s\n' "${gaps[@]}" | sort -n | tail -1)" \
-        "$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p)")
+      live[$k]="$med ms, median of $cnt: $lo-$hi (run $run)"; p[$k]=$med
     fi
   done
-  local t0=$SECONDS need
+  cap=$cap_all
+  local t0=$SECONDS need avail
   need=$(( (2 * n * 200 + 2 * heap * 1300) / 1024 + 2048 ))   # MiB for two cores, roughly
-  local avail; avail=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+  avail=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
   [ "$avail" -ge "$need" ] || die "$sc: two cores need about $need MiB, only $avail MiB free under $scratch"
-  for c in a b; do
+  gcore -o "$dir/core" "$park_pid" >/dev/null 2>&1 || die "gcore of $n threads failed"
+  mv "$dir/core.$park_pid" "$dir/core.a"
+  local first=$((SECONDS - t0)) how="two gcores"
+  if [ "$n" -gt 10000 ] && [ "$first" -gt 60 ]; then
+    cp "$dir/core.a" "$dir/core.b"; how="a gcore ($first s) and a copy of it"
+  else
     gcore -o "$dir/core" "$park_pid" >/dev/null 2>&1 || die "gcore of $n threads failed"
-    mv "$dir/core.$park_pid" "$dir/core.$c"
-  done
-  echo "bench: $sc: two gcores in $((SECONDS - t0)) s, $(du -sh --apparent-size "$dir/core.a" | cut -f1) each" >&2
+    mv "$dir/core.$park_pid" "$dir/core.b"
+  fi
+  echo "bench: $sc: $how in $((SECONDS - t0)) s, $(du -sh --apparent-size "$dir/core.a" | cut -f1) each" >&2
   stop_park
   local core=$dir/core.a
   best_of "$tl" stacks --json "$core"
@@ -203,79 +282,183 @@ run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
   fi
   best_of "$tl" diff "$dir/core.a" "$dir/core.b"
   record "threadleak diff" "$sc" 1
+  cap=$(peer_cap "$n")
   best_of eu-stack --core "$core"
   record eu-stack "$sc" 1     # eu-stack exits 1 when some frame did not unwind
   best_of gdb -batch -ex 'thread apply all bt' "$park" "$core"
   record gdb "$sc"
   best_of lldb-19 -b -o 'thread backtrace unique' --core "$core" "$park"
   record lldb "$sc"
-  rm -f "$dir"/core.*
+  cap=$cap_all
+  rm -rf "$dir"
 }
 
 # The tables' header and separator, one column per scenario in `cols`
-# (print_tables' local, seen here by bash's dynamic scoping).
+# (the caller's local, seen here by bash's dynamic scoping).
 table_head() {
-  local line="| tool |" sep="|---|" sc
+  local line="| $1 |" sep="|---|" sc
   for sc in "${cols[@]}"; do line+=" $sc |"; sep+="---|"; done
   echo "$line"; echo "$sep"
 }
 
-# table_rows ARRAY TOOL...: a row per tool, cells from the associative
-# array ARRAY keyed "tool|scenario".
-table_rows() {
-  local -n cells=$1
-  shift
-  local tool sc line
-  for tool in "$@"; do
-    line="| $tool |"; for sc in "${cols[@]}"; do line+=" ${cells[$tool|$sc]:-} |"; done; echo "$line"
-  done
+# cell_of TEXT KEY SCENARIO: a cell; a skipped scenario says so.
+cell_of() {
+  if [ -n "${skipped[$3]:-}" ]; then echo "skipped"; else echo "${1:-}"; fi
 }
 
 print_tables() {
-  local cols=("$@") tool sc line
+  local cols=("$@") tool sc line k b
   local rows=(threadleak "threadleak diff" eu-stack gdb lldb)
   echo
-  echo "Cores: wall, max RSS, and wall relative to \`threadleak stacks\` on the same core"
-  table_head
+  echo "Cores: wall, max RSS, and wall relative to \`threadleak stacks\` on the same core (peers have no diff)"
+  table_head tool
   for tool in "${rows[@]}"; do
     line="| $tool |"
     for sc in "${cols[@]}"; do
-      local c=${cell[$tool|$sc]:-} ratio=""
-      local base_var="wall_of_threadleak_${sc//[^a-z0-9]/_}" tool_var="wall_of_${tool//[^a-z0-9]/_}_${sc//[^a-z0-9]/_}"
-      if [ -n "${!tool_var:-}" ] && [ -n "${!base_var:-}" ]; then
-        ratio=$(awk -v a="${!tool_var}" -v b="${!base_var}" 'BEGIN { if (b > 0) printf ", %.1f×", a / b }')
-      elif [[ "$c" == ">"* ]] && [ -n "${!base_var:-}" ]; then
-        ratio=$(awk -v a="$cap" -v b="${!base_var}" 'BEGIN { if (b > 0) printf ", > %.0f×", a / b }')
-      fi
-      line+=" $c$ratio |"
+      k="$tool|$sc" b="threadleak|$sc"
+      if [ -n "${over[$k]:-}" ]; then line+=" $(cell_of "${cell[$k]}" "$k" "$sc")$(ratio "${over[$k]}" "${w[$b]:-}" "> ") |"
+      else line+=" $(cell_of "${cell[$k]:-}" "$k" "$sc")$(ratio "${w[$k]:-}" "${w[$b]:-}") |"; fi
     done
     echo "$line"
   done
   echo
-  echo "Cores: CPU seconds (user+sys) - what to compare when the machine is busy"
-  table_head
-  table_rows cpu "${rows[@]}"
+  echo "Cores: CPU seconds (user+sys) and relative to \`threadleak stacks\` - what to compare when the machine is busy"
+  table_head tool
+  for tool in "${rows[@]}"; do
+    line="| $tool |"
+    for sc in "${cols[@]}"; do
+      k="$tool|$sc" b="threadleak|$sc"
+      line+=" $(cell_of "${cpu[$k]:-}" "$k" "$sc")$(ratio "${c[$k]:-}" "${c[$b]:-}") |"
+    done
+    echo "$line"
+  done
   echo
-  echo "Live: the target's longest pause (1 ms ticker's gap) during a look (median of three looks when under 5 s), and the tool's run time"
-  table_head
-  table_rows live "${live_tools[@]}"
+  echo "Live: the target's longest pause (1 ms ticker's gap) during a look, median of the looks, its range, the tool's run time, and the pause relative to threadleak's"
+  table_head tool
+  for tool in "${live_tools[@]}"; do
+    line="| $tool |"
+    for sc in "${cols[@]}"; do
+      k="$tool|$sc" b="threadleak|$sc"
+      if [ -n "${pover[$k]:-}" ]; then line+=" $(cell_of "${live[$k]}" "$k" "$sc")$(ratio "${pover[$k]}" "${p[$b]:-}" "> ") |"
+      else line+=" $(cell_of "${live[$k]:-}" "$k" "$sc")$(ratio "${p[$k]:-}" "${p[$b]:-}") |"; fi
+    done
+    echo "$line"
+  done
 }
 
-echo "bench: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), cap ${cap} s, threadleak $tl" >&2
-if [ $quick = 1 ]; then
-  scenarios=("100 threads")
-  run_scenario "100 threads" 100 0
-else
-  scenarios=("100 threads" "1,000 threads" "10,000 threads" "1,000 threads + ${heap_mib} MiB heap")
-  run_scenario "100 threads" 100 0
-  run_scenario "1,000 threads" 1000 0
-  run_scenario "10,000 threads" 10000 0
-  run_scenario "1,000 threads + ${heap_mib} MiB heap" "$heap_threads" "$heap_mib"
-fi
-echo "bench: done; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-print_tables "${scenarios[@]}"
-if [ $quick = 0 ]; then
+# per_thread ARRAY KEY SCENARIO PREV_SCENARIO UNIT_S: wall (or pause) ÷
+# threads in µs, and the marginal cost from the previous scenario.
+per_thread() {
+  local -n arr=$1
+  local k=$2 sc=$3 prev=$4 unit=$5 n=${nthreads[$3]} pk px= pn=
+  [ -z "${skipped[$sc]:-}" ] || { echo "skipped"; return; }
+  if [ -z "${arr[$k]:-}" ] && [ -n "${over[$k]:-}" ] && [ "$unit" = 1 ]; then
+    awk -v x="${over[$k]}" -v n="$n" 'BEGIN { printf "> %.0f µs", x / n * 1e6 }'; return
+  fi
+  [ -n "${arr[$k]:-}" ] || { echo "-"; return; }
+  if [ -n "$prev" ]; then pk="${k%|*}|$prev"; px=${arr[$pk]:-}; pn=${nthreads[$prev]:-}; fi
+  awk -v x="${arr[$k]}" -v n="$n" -v u="$unit" -v px="$px" -v pn="$pn" 'BEGIN {
+    v = x * u / n * 1e6; printf (v >= 100 ? "%.0f µs" : "%.2f µs"), v
+    if (px != "" && pn != "" && n > pn) printf " (%+.2f from %d)", (x - px) * u / (n - pn) * 1e6, pn }'
+}
+
+print_per_thread() {
+  local cols=("$@") tool sc prev line
   echo
-  "$src/bench/go_vs_dlv.sh" "$build" "${GO_GOROUTINES:-10000}" || failed=1
+  echo "Cost per thread: wall (live: pause) ÷ threads in µs, and in brackets the µs each thread added since the previous scenario cost; flat means the bracket stays the same"
+  table_head "tool"
+  for tool in threadleak "threadleak diff" eu-stack gdb lldb; do
+    line="| $tool (core) |"; prev=
+    for sc in "${cols[@]}"; do line+=" $(per_thread w "$tool|$sc" "$sc" "$prev" 1) |"; prev=$sc; done
+    echo "$line"
+  done
+  line="| threadleak (live pause) |"; prev=
+  for sc in "${cols[@]}"; do line+=" $(per_thread p "threadleak|$sc" "$sc" "$prev" 0.001) |"; prev=$sc; done
+  echo "$line"
+}
+
+# The targets of issue 18, each with what this run measured.
+target_row() {  # target_row WHAT GOAL MEASURED VERDICT
+  echo "| $1 | $2 | $3 | $4 |"
+}
+verdict() {  # verdict VALUE LIMIT: met when VALUE <= LIMIT
+  if [ -z "$1" ]; then echo "not measured"
+  else awk -v v="$1" -v l="$2" 'BEGIN { print (v <= l) ? "met" : "**NOT met**" }'; fi
+}
+# flat ARRAY TOOL UNIT: "a -> b µs a thread" from the last three thread
+# scenarios' marginal costs, and met when the last is within 1.5x the one before.
+flat_row() {
+  local -n arr=$1
+  local tool=$2 unit=$3 what=$4 n=${#thread_scs[@]}
+  if [ "$n" -lt 3 ]; then target_row "$what" "marginal µs a thread within 1.5×" "needs three thread counts" "not measured"; return; fi
+  local s1=${thread_scs[n-3]} s2=${thread_scs[n-2]} s3=${thread_scs[n-1]}
+  local a=${arr[$tool|$s1]:-} b=${arr[$tool|$s2]:-} x=${arr[$tool|$s3]:-}
+  if [ -z "$a" ] || [ -z "$b" ] || [ -z "$x" ]; then target_row "$what" "marginal µs a thread within 1.5×" "-" "not measured"; return; fi
+  local m1 m2
+  m1=$(awk -v a="$a" -v b="$b" -v na="${nthreads[$s1]}" -v nb="${nthreads[$s2]}" -v u="$unit" 'BEGIN { printf "%.2f", (b - a) * u / (nb - na) * 1e6 }')
+  m2=$(awk -v a="$b" -v b="$x" -v na="${nthreads[$s2]}" -v nb="${nthreads[$s3]}" -v u="$unit" 'BEGIN { printf "%.2f", (b - a) * u / (nb - na) * 1e6 }')
+  target_row "$what" "marginal µs a thread within 1.5×" "$m1 ($s1 to $s2), $m2 ($s2 to $s3)" \
+    "$(awk -v a="$m1" -v b="$m2" 'BEGIN { print (b <= 1.5 * a || b <= 1) ? "met" : "**NOT met**" }')"
+}
+
+print_targets() {
+  local s1k="1,000 threads" s10k="10,000 threads" k rssmb
+  echo
+  echo "Targets (issue 18), this run"
+  echo "| target | goal | measured | verdict |"
+  echo "|---|---|---|---|"
+  k="threadleak|$s10k"
+  target_row "10,000-thread core: \`threadleak stacks\` wall" "<= 0.06 s" \
+    "${w[$k]:+$(fmt_s "${w[$k]}")}" "$(verdict "${w[$k]:-}" 0.06)"
+  rssmb=$(sed -n 's/.*, \([0-9]*\) MB$/\1/p' <<<"${cell[$k]:-}")
+  target_row "10,000-thread core: \`threadleak stacks\` max RSS" "<= 50 MB" "${rssmb:+$rssmb MB}" "$(verdict "$rssmb" 50)"
+  k="threadleak diff|$s10k"
+  target_row "two 10,000-thread cores: \`threadleak diff\` wall" "<= 0.12 s" \
+    "${w[$k]:+$(fmt_s "${w[$k]}")}" "$(verdict "${w[$k]:-}" 0.12)"
+  k="threadleak|$s1k"
+  target_row "live, 1,000 threads: median pause" "<= 8 ms" "${p[$k]:+${p[$k]} ms}" "$(verdict "${p[$k]:-}" 8)"
+  k="threadleak|$s10k"
+  target_row "live, 10,000 threads: median pause" "<= 60 ms" "${p[$k]:+${p[$k]} ms}" "$(verdict "${p[$k]:-}" 60)"
+  if [ -s "$scratch/go.results" ]; then
+    local -A g
+    local key val
+    while read -r key val; do g[$key]=$val; done < "$scratch/go.results"
+    local what="Go core, $(commas "${g[n]}") leaked goroutines: \`threadleak stacks\`"
+    [ "${g[n]}" = 100000 ] || what+=" (the target is for 100,000)"
+    local dlv="dlv: ${g[dlv_wall]:-?} s"
+    [ -z "${g[dlv_over]:-}" ] || dlv="dlv: > ${g[dlv_over]} s"
+    target_row "$what wall" "<= 1 s" "$(fmt_s "${g[tl_wall]}") ($dlv$(ratio "${g[dlv_wall]:-${g[dlv_over]:-}}" "${g[tl_wall]}" "${g[dlv_over]:+> }"))" \
+      "$(verdict "${g[tl_wall]}" 1)"
+    target_row "$what max RSS" "<= 200 MB" "$((g[tl_rss_kb] / 1024)) MB" "$(verdict $((g[tl_rss_kb] / 1024)) 200)"
+  else
+    target_row "Go core, 100,000 leaked goroutines: \`threadleak stacks\`" "<= 1 s, <= 200 MB" "-" "not measured"
+  fi
+  flat_row w threadleak 1 "cost per thread flat: \`threadleak stacks\` on cores"
+  flat_row w "threadleak diff" 1 "cost per thread flat: \`threadleak diff\` on cores"
+  flat_row p threadleak 0.001 "cost per thread flat: live pause"
+}
+
+echo "bench: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), cap ${cap_all} s (peers above 10,000 threads ${big_cap} s), threadleak $tl" >&2
+scenarios=() thread_scs=()
+for n in $(printf '%s\n' $threads_list | sort -n -u); do
+  sc="$(commas "$n") threads"
+  scenarios+=("$sc"); thread_scs+=("$sc")
+  run_scenario "$sc" "$n" 0
+done
+if [ "$heap_mib" -gt 0 ]; then
+  sc="$(commas "$heap_threads") threads + ${heap_mib} MiB heap"
+  scenarios+=("$sc")
+  run_scenario "$sc" "$heap_threads" "$heap_mib"
 fi
+echo "bench: threads done; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+print_tables "${scenarios[@]}"
+print_per_thread "${thread_scs[@]}"
+if [ $nogo = 0 ]; then
+  echo
+  GO_RESULTS=$scratch/go.results "$src/bench/go_vs_dlv.sh" "$build" "$go_n" || failed=1
+fi
+print_targets
+echo
+awk -v a="$run_t0" -v b="$EPOCHREALTIME" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" \
+  'BEGIN { t = b - a; printf "Whole run: %d min %02d s (load at the end %s)\n", t / 60, t % 60, l }'
 exit $failed
