@@ -116,27 +116,6 @@ SeizeFailure seize(std::vector<int>& tids) {
 // A seized thread's registers once it has stopped. PTRACE_GETREGS fails
 // with ESRCH until the thread is in its ptrace stop; only then is its stop
 // waited for. False if it exited instead.
-int thaw_mode() {   // EXPERIMENT: 0 exit, 1 cont then exit, 2 detach
-  static int m = [] {
-    const char* e = std::getenv("THREADLEAK_THAW");
-    if (!e) return 0;
-    return std::strcmp(e, "cont") == 0 ? 1 : std::strcmp(e, "detach") == 0 ? 2 : std::strcmp(e, "detach0") == 0 ? 3 : 0;
-  }();
-  return m;
-}
-
-int stop_signal(int tid) {   // EXPERIMENT
-  for (;;) {
-    int status = 0;
-    pid_t r = ::waitpid(tid, &status, __WALL);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) return -1;
-    if (!WIFSTOPPED(status)) continue;
-    int sig = WSTOPSIG(status);
-    return ((status >> 16) == PTRACE_EVENT_STOP || sig == SIGTRAP) ? 0 : sig;
-  }
-}
-
 bool regs_when_stopped(int tid, UserRegs& regs, std::size_t& waited) {
   if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) return true;
   if (errno != ESRCH) return false;
@@ -223,11 +202,6 @@ class ThreadCopier {
   // False if the thread exited instead of stopping.
   bool copy(int tid) {
     UserRegs regs;
-    if (thaw_mode()) {
-      int sig = stop_signal(tid);
-      if (sig < 0) return false;
-      held_.push_back({tid, sig});
-    }
     if (!regs_when_stopped(tid, regs, waited_)) return false;
     RawThread& th = threads_.emplace_back();
     th.tid = tid;
@@ -285,9 +259,6 @@ class ThreadCopier {
   std::vector<RawThread> threads_;
   std::vector<StackCopy> pending_, copies_;
   std::vector<std::string> spares_;
-
- public:
-  std::vector<std::pair<int, int>> held_;   // EXPERIMENT
 };
 
 }  // namespace
@@ -439,12 +410,7 @@ void Tracer::run() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return cmd_ != Cmd::none; });
     Cmd c = std::exchange(cmd_, Cmd::none);
-    if (c == Cmd::end) {
-      if (thaw_mode())
-        for (auto [tid, sig] : copier_.held_)
-          ::ptrace(thaw_mode() == 1 ? PTRACE_CONT : PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(thaw_mode() == 3 ? 0 : sig)));
-      return;   // the kernel resumes every tracee as this thread ends
-    }
+    if (c == Cmd::end) return;   // the kernel resumes every tracee as this thread ends
     std::vector<int> more = std::move(more_);
     busy_ = true;
     lock.unlock();
