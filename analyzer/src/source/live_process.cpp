@@ -1,14 +1,13 @@
 // Source: a live process, frozen for as short a time as possible.
 //
-// Before: /proc/PID/maps is read while the process still runs.
-// Freeze: PTRACE_SEIZE + PTRACE_INTERRUPT every listed thread first, then
-// wait for each to stop (pipelined: the threads stop in parallel, not one
-// round trip after another); re-list the task directory until no new thread
-// appears. Copy, each thread as soon as it has stopped: registers
-// (PTRACE_GETREGS) and the used part of its stack (from just below rsp to
-// the end of its mapping, by process_vm_readv in batches); maps are re-read
-// while frozen only if some rsp lies outside the maps read before.
-// Thaw: PTRACE_DETACH, in the order of the freeze.
+// Before: /proc/PID/maps is read while the process still runs, and every
+// thread is seized (it runs on).
+// Freeze (source/freeze.hpp): one or two tracer threads interrupt every
+// thread, copy each as it stops (registers, and the used part of its
+// stack, by process_vm_readv in batches), and check the kernel's thread
+// count for threads created meanwhile. While every thread is stopped: the
+// lock words waited on and, for Go, the goroutines.
+// Thaw: the tracer threads end, and the kernel resumes every thread.
 // After: maps again (for the modules), thread names; then unwinding and
 // symbolizing, offline, on the copies, and each thread's CPU time read
 // while debug info loads (Target::read_meanwhile). See docs/performance.md.
@@ -21,31 +20,18 @@
 // run-up to the freeze (the pause and the time to it do not change) and,
 // done while the symbolizing thread loads debug info, off the critical path.
 //
-// Never harm the target: no writes; a detach guard resumes every thread on
-// every path; PTRACE_SEIZE (without PTRACE_O_EXITKILL) means the kernel
-// detaches the threads if threadleak itself is killed mid-way.
-#include <dirent.h>
+// Never harm the target: no writes; every path out ends the tracer threads,
+// and PTRACE_SEIZE (without PTRACE_O_EXITKILL) means the kernel detaches
+// and resumes the threads when their tracer ends, also if threadleak itself
+// is killed mid-way.
 #include <elf.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <sys/ptrace.h>
-#include <sys/uio.h>
-#include <sys/user.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <map>
-#include <condition_variable>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
