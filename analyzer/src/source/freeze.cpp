@@ -2,9 +2,10 @@
 // stop and copy their share of the threads, and resume them by ending.
 //
 // What a thread costs while the process is frozen, measured on the 2-core
-// VM of docs/performance.md: PTRACE_INTERRUPT 5-7 us of the tracer's CPU
-// (it wakes the thread, which must then run to stop: ~5 us of its own),
-// PTRACE_GETREGS ~2 us, its stack copy 2.5-4 us, and the resume. Seizing
+// VM of docs/performance.md: PTRACE_INTERRUPT 5-6 us of the tracer's CPU
+// (it wakes the thread, which must then run to stop and later to resume:
+// 10-18 us of its own), PTRACE_GETREGS ~2 us, its stack copy 2.5-4 us,
+// and the resume. Seizing
 // (~1.5 us) happens before the pause: a seized thread runs on. waitpid is
 // needed only for a thread that PTRACE_GETREGS finds not stopped yet.
 // The resume is the tracer threads ending rather than a PTRACE_DETACH per
@@ -13,7 +14,7 @@
 // (4-6 us a thread; the passes of two tracers run one after the other,
 // under the lock of the task list), keeps a signal that stopped a thread
 // and delivers it, and the target's threads spend less CPU to stop and
-// resume (10.6 ms instead of 17.8 ms for 1,000 threads).
+// resume (18 ms instead of 24 ms for 1,000 threads, one run).
 #include "source/freeze.hpp"
 
 #include <dirent.h>
