@@ -242,7 +242,9 @@ class ThreadCopier {
 
  private:
   static constexpr std::size_t kBatch = 64;
-  static constexpr std::size_t kSpareBytes = 8192;   // a parked thread uses ~4.5 KiB
+  // A parked thread uses ~4.5 KiB; the slack is memory held until the end
+  // (8 KiB cost 35 MB more than exact copies at 10,000 threads, 6 KiB 15 MB).
+  static constexpr std::size_t kSpareBytes = 6144;
 
   std::string buffer(std::size_t len) {
     std::string b;
