@@ -73,7 +73,7 @@ struct Target {
   int pid = 0;
   std::string executable;
   std::string captured_at;
-  std::optional<double> longest_pause_ms;  // live: the longest any thread was held stopped
+  std::optional<double> longest_pause_ms;  // live: the freeze window, first interrupt to last resume (no thread was held longer)
   std::string captured_at_from;     // Snapshot::captured_at_from
   std::string cpu_from, cpu_missing;  // Snapshot::cpu_from, cpu_missing
   std::uint64_t entry = 0;          // AT_ENTRY: identifies the main executable's module

@@ -8,12 +8,16 @@
 //                               stack that burns CPU: `diff` calls it spinning)
 // Options: --stack-kib K (thread stack size, default 64), --ticker (a 1 ms
 // ticker thread that measures the longest pause the process suffers),
-// --heap-mib M (a heap of M MiB, reserved and mostly untouched).
+// --heap-mib M (a heap of M MiB, reserved and mostly untouched),
+// --signals (count the SIGRTMIN signals the process receives: none may be
+// lost while a snapshot freezes it).
 // Prints "ready THREADS" once every parked thread is blocked in the kernel,
 // then obeys stdin lines: "gap" prints "gap MICROSECONDS" (the longest
-// ticker gap since the last "gap"), "quit" exits, "abort" calls abort() (a
+// ticker gap since the last "gap"), "signals" prints "signals N" (SIGRTMIN
+// handled so far, with --signals), "quit" exits, "abort" calls abort() (a
 // kernel core, where the limit allows one).
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 #include <atomic>
@@ -32,6 +36,9 @@ std::mutex g_contended;
 int g_pipe[2];
 std::atomic<long> g_max_gap_us{0};
 std::atomic<int> g_spinning{0};
+std::atomic<long> g_signals{0};
+
+void count_signal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
 
 #ifdef PARK_SHIFTED
 // park_shifted: the same program with this unrelated function compiled in
@@ -119,6 +126,7 @@ __attribute__((noinline)) void wait_for_command() {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line == "gap") sample::say("gap " + std::to_string(g_max_gap_us.exchange(0)));
+    if (line == "signals") sample::say("signals " + std::to_string(g_signals.load()));
     if (line == "quit") return;
     if (line == "abort") std::abort();
   }
@@ -141,6 +149,12 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--stack-kib")) g_stack_bytes = static_cast<std::size_t>(num()) * 1024;
     else if (!std::strcmp(argv[i], "--heap-mib")) heap_mib = num();
     else if (!std::strcmp(argv[i], "--ticker")) tick = true;
+    else if (!std::strcmp(argv[i], "--signals")) {
+      struct sigaction sa {};
+      sa.sa_handler = count_signal;
+      sa.sa_flags = SA_RESTART;
+      ::sigaction(SIGRTMIN, &sa, nullptr);
+    }
   }
   if (::pipe(g_pipe) != 0) return 1;
   if (heap_mib > 0) {

@@ -2,11 +2,13 @@
 // live process diffed later, and the target left running and untraced.
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -132,4 +134,55 @@ TEST(LiveKill, KillingThreadleakMidSnapshotLeavesTheTargetRunning) {
   }
   p.send("gap");
   EXPECT_EQ(p.expect("gap").rfind("gap ", 0), 0u);
+}
+
+namespace {
+std::vector<pid_t> tasks_of(pid_t pid) {
+  std::vector<pid_t> tids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task"))
+    tids.push_back(std::stoi(e.path().filename().string()));
+  return tids;
+}
+}  // namespace
+
+TEST(LiveSignals, SignalsSentWhileFrozenAreAllHandledOnce) {
+  // Real-time signals queue, so each one sent must be handled exactly once.
+  // Sent to the process and to single threads while threadleak seizes,
+  // stops and resumes them, some reach a thread that threadleak holds: the
+  // kernel must hand each back when the thread is released.
+  Proc p({tl_test::sample_bin("park"), "--sleep", "300", "--read", "200", "--signals"});
+  EXPECT_EQ(p.expect("ready", 60), "ready 501");
+  const int sig = SIGRTMIN;
+  std::vector<pid_t> tids = tasks_of(p.pid());
+  long sent = 0;
+  for (int look = 0; look < 4; ++look) {
+    pid_t tl = fork();
+    if (tl == 0) {
+      int devnull = ::open("/dev/null", O_WRONLY);
+      dup2(devnull, 1);
+      dup2(devnull, 2);
+      std::string pid = std::to_string(p.pid());
+      execl(tl_test::threadleak_bin().c_str(), "threadleak", "stacks", "--pid", pid.c_str(), nullptr);
+      _exit(127);
+    }
+    int status = 0;
+    for (std::size_t i = 0; waitpid(tl, &status, WNOHANG) == 0; ++i) {
+      int r = i % 2 ? static_cast<int>(::syscall(SYS_tgkill, p.pid(), tids[i / 2 % tids.size()], sig))
+                    : ::kill(p.pid(), sig);
+      sent += r == 0;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "look " << look << ": status " << status;
+  }
+  EXPECT_GT(sent, 20);
+  std::string got;
+  for (int i = 0; i < 100; ++i) {   // handlers run once the threads are scheduled
+    p.send("signals");
+    got = p.expect("signals");
+    if (got == "signals " + std::to_string(sent)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(got, "signals " + std::to_string(sent));
+  std::string why;
+  EXPECT_TRUE(tl_test::all_threads_running_untraced(p.pid(), &why)) << why;
 }

@@ -178,8 +178,8 @@ struct Snapshot {
   // time.After, tickers); nullopt when not a Go program or not readable.
   std::optional<std::uint64_t> go_timers;
   // What taking it cost: the capture's wall time and, for a live process,
-  // the longest any of its threads was held stopped (from its interrupt to
-  // its detach). Set by capture() for cores, live processes and the debugger
+  // the longest any of its threads can have been held stopped: the freeze
+  // window, from the first interrupt until every thread has resumed. Set by capture() for cores, live processes and the debugger
   // feed; not saved in snapshot files.
   struct Cost {
     double capture_seconds = 0;

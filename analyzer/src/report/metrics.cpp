@@ -142,7 +142,7 @@ std::string render_metrics(const Snapshot& snap, const std::vector<Group>& group
     sample(out, "threadleak_capture_duration_seconds", process, microseconds(snap.cost->capture_seconds));
     if (snap.cost->longest_pause_seconds) {
       family(out, "threadleak_capture_pause_seconds",
-             "The longest any thread of the live process was held stopped by the capture.");
+             "The longest any thread of the live process can have been held stopped by the capture (its freeze window).");
       sample(out, "threadleak_capture_pause_seconds", process, microseconds(*snap.cost->longest_pause_seconds));
     }
   }
