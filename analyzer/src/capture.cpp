@@ -132,9 +132,9 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
     // A core may have started loading debug info already (open_core).
     std::shared_ptr<SymbolPreload> preload = std::move(t.preload);
     if (!preload) preload = std::make_shared<SymbolPreload>(t, current_pcs(t));
-    stacks = unwind_all(t, opts.max_frames, [&](std::size_t i, const RawStack& st) {
-      preload->add(st.frames);
-      peek.add(i);
+    stacks = unwind_all(t, opts.max_frames, [&](std::size_t i, const RawStack& st, Memory& reader) {
+      preload->add(st.frames);   // both: safe on two unwinding threads at once
+      peek.add(i, reader);
     });
     timer.mark("unwind");
     meanwhile();

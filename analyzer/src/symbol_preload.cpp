@@ -24,15 +24,17 @@ void SymbolPreload::stop() {
 
 void SymbolPreload::add(const std::vector<RawFrame>& frames) {
   if (!worker_.joinable()) return;
-  std::vector<RawFrame> fresh;
-  for (const RawFrame& f : frames)
-    if (seen_.insert(f.pc * 2 + f.activation).second) fresh.push_back(f);
-  if (fresh.empty()) return;
+  std::size_t queued = 0;
   {
-    std::lock_guard lock(mu_);
-    queue_.insert(queue_.end(), fresh.begin(), fresh.end());
+    std::lock_guard lock(seen_mu_);
+    for (const RawFrame& f : frames)
+      if (seen_.insert(f.pc * 2 + f.activation).second) {
+        std::lock_guard hold(mu_);
+        queue_.push_back(f);
+        ++queued;
+      }
   }
-  cv_.notify_one();
+  if (queued) cv_.notify_one();
 }
 
 std::optional<SymbolPreload::Result> SymbolPreload::take() {

@@ -38,7 +38,7 @@ class SymbolPreload {
   SymbolPreload& operator=(const SymbolPreload&) = delete;
 
   // Hands over a freshly unwound stack: its PCs not seen before are
-  // symbolized by the worker. Cheap; call from the unwinding thread.
+  // symbolized by the worker. Cheap; safe from two unwinding threads.
   void add(const std::vector<RawFrame>& frames);
 
   struct Result {
@@ -58,7 +58,8 @@ class SymbolPreload {
   std::condition_variable cv_;
   std::vector<RawFrame> queue_;         // guarded by mu_
   bool closed_ = false;                 // guarded by mu_
-  std::unordered_set<std::uint64_t> seen_;   // unwinding thread only
+  std::mutex seen_mu_;                  // add() runs on up to two unwinding threads
+  std::unordered_set<std::uint64_t> seen_;   // guarded by seen_mu_
   std::optional<Result> result_;        // written by the worker before it exits
 };
 

@@ -18,7 +18,7 @@ struct Context {
   unsigned max_frames;
   std::vector<RawStack>* out;
   const std::vector<char>* done;   // threads the fast path unwound
-  const std::function<void(std::size_t, const RawStack&)>* on_stack;
+  const OnStack* on_stack;
   UnwindStats stats;
 };
 
@@ -104,7 +104,7 @@ int thread_cb(Dwfl_Thread* thread, void* arg) {
   std::pair<RawStack*, unsigned> fa{&stack, c->max_frames};
   int rc = dwfl_thread_getframes(thread, frame_cb, &fa);
   if (rc == -1 && stack.error.empty()) stack.error = dwfl_error();
-  if (*c->on_stack) (*c->on_stack)(static_cast<std::size_t>(idx), stack);
+  if (*c->on_stack) (*c->on_stack)(static_cast<std::size_t>(idx), stack, *c->target->memory);
   return DWARF_CB_OK;
 }
 
@@ -116,8 +116,7 @@ bool fast_path_wanted() {
 
 }  // namespace
 
-std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
-                                 const std::function<void(std::size_t, const RawStack&)>& on_stack) {
+std::vector<RawStack> unwind_all(Target& t, unsigned max_frames, const OnStack& on_stack) {
   static const Dwfl_Thread_Callbacks callbacks = {
       next_thread, get_thread, memory_read, set_initial_registers, nullptr, nullptr};
   std::vector<RawStack> out(t.threads.size());
@@ -131,14 +130,14 @@ std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
   std::unique_ptr<Memory> second_memory = use_fast && n >= 512 ? t.memory->another_reader() : nullptr;
   FastUnwinder::Shared shared;
   const std::size_t mid = second_memory ? n / 2 : n;
-  auto fast_pass = [&](FastUnwinder& u, std::size_t begin, std::size_t end, bool report) {
+  auto fast_pass = [&](FastUnwinder& u, Memory& reader, std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       const RawThread& th = t.threads[i];
       if (!th.regs) {
         out[i].error = th.error;
       } else if (use_fast && u.unwind(*th.regs, max_frames, out[i])) {
         done[i] = 1;
-        if (report && on_stack) on_stack(i, out[i]);
+        if (on_stack) on_stack(i, out[i], reader);
       }
     }
   };
@@ -150,22 +149,20 @@ std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
     fast2.emplace(t.dwfl.get(), *second_memory, &shared);
     second = std::thread([&] {
       try {
-        fast_pass(*fast2, mid, n, false);
+        fast_pass(*fast2, *second_memory, mid, n);
       } catch (...) {
         failed = std::current_exception();
       }
     });
   }
   try {
-    fast_pass(fast, 0, mid, true);
+    fast_pass(fast, *t.memory, 0, mid);
   } catch (...) {
     if (second.joinable()) second.join();
     throw;
   }
   if (second.joinable()) second.join();
   if (failed) std::rethrow_exception(failed);
-  for (std::size_t i = mid; i < n; ++i)   // on_stack runs on the calling thread, as promised
-    if (done[i] && on_stack) on_stack(i, out[i]);
   std::size_t left = 0;
   for (std::size_t i = 0; i < n; ++i) left += t.threads[i].regs && !done[i];
   ctx.stats.fast_threads = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));

@@ -26,9 +26,11 @@ struct RawStack {
 // Unwinds all threads of `t`; result[i] belongs to t.threads[i].
 // Throws Error if libdwfl refuses the target as a whole.
 // `on_stack`, if set, sees each stack (of t.threads[i]) as soon as it is
-// unwound, on the calling thread.
-std::vector<RawStack> unwind_all(Target& t, unsigned max_frames,
-                                 const std::function<void(std::size_t i, const RawStack&)>& on_stack = {});
+// unwound, on the thread that unwound it, with that thread's reader of the
+// target's memory: on a core two threads may call it at once (for
+// different i), so what it shares must be safe for that.
+using OnStack = std::function<void(std::size_t i, const RawStack&, Memory& reader)>;
+std::vector<RawStack> unwind_all(Target& t, unsigned max_frames, const OnStack& on_stack = {});
 
 // Unwind statistics, for the regression guard on callback counts.
 struct UnwindStats {

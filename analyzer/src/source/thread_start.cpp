@@ -176,22 +176,26 @@ class Overlay : public Memory {
 
 }  // namespace
 
-void DescriptorPeek::add(std::size_t i) {
+void DescriptorPeek::add(std::size_t i, Memory& reader) {
   const RawThread& raw = t_.threads[i];
-  if (!t_.memory || !raw.regs || raw.regs->fs_base == 0 || raw.tid == t_.pid) return;
+  if (i >= per_thread_.size() || !raw.regs || raw.regs->fs_base == 0 || raw.tid == t_.pid) return;
   // One read from header.self to arg, at the fallback's offsets (another
   // layout reads past the copies); the page it is on is not read whole.
   using L = PthreadLayout;
   static_assert(L::kSelf < L::kTid && L::kTid < L::kStartRoutine && L::kArg == L::kStartRoutine + 8);
   std::uint64_t tp = raw.regs->fs_base;
   char span[L::kArg + 8 - L::kSelf];
-  if (t_.memory->read_once(tp + L::kSelf, span, sizeof span) != sizeof span) return;
+  if (reader.read_once(tp + L::kSelf, span, sizeof span) != sizeof span) return;
   for (auto [off, len] : {std::pair{L::kSelf, 8}, {L::kTid, 4}, {L::kStartRoutine, 16}})
-    copies_.push_back({tp + off, std::string(span + (off - L::kSelf), static_cast<std::size_t>(len))});
+    per_thread_[i].push_back({tp + off, std::string(span + (off - L::kSelf), static_cast<std::size_t>(len))});
 }
 
 std::unique_ptr<Memory> DescriptorPeek::over(Memory& rest) {
-  return std::make_unique<Overlay>(std::move(copies_), rest);
+  std::vector<CopiedMemory::Copy> all;
+  for (auto& copies : per_thread_)
+    for (auto& c : copies) all.push_back(std::move(c));
+  per_thread_.clear();
+  return std::make_unique<Overlay>(std::move(all), rest);
 }
 
 std::vector<ThreadStart> read_thread_starts(const Target& t, Memory& mem, const Snapshot& snap) {

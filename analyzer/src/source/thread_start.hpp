@@ -28,18 +28,19 @@ std::vector<ThreadStart> read_thread_starts(const Target& t, Memory& mem, const 
 // Copies of each thread's descriptor fields at glibc 2.36's offsets, taken
 // while the thread is unwound: its stack top, next to the descriptor, is
 // then in the memory reader's cache (at 10,000 threads, reading them later
-// costs a page read each). Reads t.memory, on the unwinding thread.
+// costs a page read each). Reads through the unwinding thread's reader;
+// two unwinding threads may add different threads at once.
 class DescriptorPeek {
  public:
-  explicit DescriptorPeek(const Target& t) : t_(t) {}
-  void add(std::size_t i);   // t.threads[i]
+  explicit DescriptorPeek(const Target& t) : t_(t), per_thread_(t.threads.size()) {}
+  void add(std::size_t i, Memory& reader);   // t.threads[i]
   // A reader that answers from the copies, else from `rest` (another
   // layout's offsets, a std::thread's object); borrows `rest`.
   std::unique_ptr<Memory> over(Memory& rest);
 
  private:
   const Target& t_;
-  std::vector<CopiedMemory::Copy> copies_;
+  std::vector<std::vector<CopiedMemory::Copy>> per_thread_;   // [i]: written by whoever adds i
 };
 
 }  // namespace threadleak::detail
