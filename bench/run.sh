@@ -21,8 +21,12 @@
 # untouched heap. A scenario the kernel has no room for (pid_max,
 # threads-max, vm.max_map_count: 2 maps a thread) is skipped and said so.
 # Peers are killed at --cap (120 s), and above 10,000 threads at --big-cap
-# (60 s), shown as "> cap"; above 10,000 threads core.b is a copy of core.a
-# when the first gcore took over 60 s.
+# (60 s), shown as "> cap". From KERNEL_DUMP_FROM (10001) threads on, the
+# kernel dumps the park instead of gcore (gdb 13's gcore of 30,000 threads
+# ran for over 14 minutes here): its own RLIMIT_CORE raised with prlimit,
+# SIGABRT, the core taken from its cwd (core_pattern "core"; any other
+# pattern falls back to gcore), and core.b is a copy of core.a; above
+# 10,000 threads with gcore, core.b is a copy when the first took over 60 s.
 # Then bench/go_vs_dlv.sh: a Go core of GO_GOROUTINES (100000; 0 skips it)
 # leaked goroutines, DWARF and stripped builds, against `dlv core` (capped
 # at DLV_CAP, 180 s); a wrong goroutine count there fails the bench too.
@@ -44,6 +48,7 @@ nobuild=0
 nogo=0
 cap_all=120
 big_cap=60
+kernel_dump_from=${KERNEL_DUMP_FROM:-10001}
 build=build
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -66,13 +71,13 @@ looks=${LOOKS:-5}
 go_n=${GO_GOROUTINES:-100000}
 if [ $quick = 1 ]; then threads_list=100; heap_mib=0; nogo=1; fi
 [ "$go_n" != 0 ] || nogo=1
-for v in $threads_list $heap_mib $heap_threads $looks $go_n $cap_all $big_cap; do
-  [[ "$v" =~ ^[0-9]+$ ]] || die "not a whole number: '$v' (THREADS, HEAP_MIB, HEAP_THREADS, LOOKS, GO_GOROUTINES, --cap, --big-cap)"
+for v in $threads_list $heap_mib $heap_threads $looks $go_n $cap_all $big_cap $kernel_dump_from; do
+  [[ "$v" =~ ^[0-9]+$ ]] || die "not a whole number: '$v' (THREADS, HEAP_MIB, HEAP_THREADS, LOOKS, GO_GOROUTINES, KERNEL_DUMP_FROM, --cap, --big-cap)"
 done
 [ "$looks" -ge 1 ] || die "LOOKS must be at least 1"
 src=$(cd "$(dirname "$0")/.." && pwd)
 
-for tool in gcore eu-stack gdb lldb-19 /usr/bin/time timeout; do
+for tool in gcore eu-stack gdb lldb-19 prlimit /usr/bin/time timeout; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh"
 done
 if [ $nobuild = 0 ]; then
@@ -164,7 +169,7 @@ start_park() {  # start_park THREADS [HEAP_MIB]
   local q=$(($1 / 4))
   local args=(--condvar "$q" --mutex "$q" --sleep "$q" --read $(($1 - 3 * q)) --stack-kib 64 --ticker)
   [ "${2:-0}" -gt 0 ] && args+=(--heap-mib "$2")
-  coproc PARK { exec "$park" "${args[@]}"; }
+  coproc PARK { cd "$scratch" && exec "$park" "${args[@]}"; }   # a kernel dump lands in its cwd
   park_pid=$PARK_PID
   exec {park_in}>&"${PARK[1]}" {park_out}<&"${PARK[0]}"
   local line
@@ -180,7 +185,27 @@ gap_ms() {  # the ticker's longest gap since the last call, in ms
   awk -v us="${line#gap }" 'BEGIN { printf "%.1f", us / 1000 }'
 }
 
+# kernel_dump PATH: the kernel dumps the park (SIGABRT with its own
+# RLIMIT_CORE raised; the host's limits and core_pattern are not touched)
+# into PATH; false when core_pattern does not write a file in its cwd.
+kernel_dump() {
+  local pattern f
+  pattern=$(cat /proc/sys/kernel/core_pattern)
+  case "$pattern" in core|core.%p) ;; *) return 1 ;; esac
+  rm -f "$scratch/core" "$scratch/core.$park_pid"
+  prlimit --pid "$park_pid" --core=unlimited:unlimited || return 1
+  kill -ABRT "$park_pid"
+  wait "$park_pid" 2>/dev/null || true
+  exec {park_in}>&- {park_out}<&-
+  park_pid=
+  for f in "$scratch/core" "$scratch/core".*; do
+    [ -f "$f" ] && { mv "$f" "$1"; return 0; }
+  done
+  die "the kernel wrote no core of the park under $scratch (core_pattern '$pattern')"
+}
+
 stop_park() {
+  [ -n "$park_pid" ] || return 0
   echo quit >&"$park_in" || true
   wait "$park_pid" 2>/dev/null || true
   exec {park_in}>&- {park_out}<&-
@@ -261,14 +286,22 @@ run_scenario() {  # run_scenario NAME THREADS HEAP_MIB
   need=$(( (2 * n * 200 + 2 * heap * 1300) / 1024 + 2048 ))   # MiB for two cores, roughly
   avail=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
   [ "$avail" -ge "$need" ] || die "$sc: two cores need about $need MiB, only $avail MiB free under $scratch"
+  local first how
+  if [ "$n" -ge "$kernel_dump_from" ] && kernel_dump "$dir/core.a"; then
+    # gdb 13's gcore of 30,000 threads ran for over 14 minutes here: above
+    # KERNEL_DUMP_FROM threads the kernel dumps the park (it ends), and
+    # core.b is a copy.
+    cp "$dir/core.a" "$dir/core.b"; how="a kernel dump and a copy of it"
+  else
   gcore -o "$dir/core" "$park_pid" >/dev/null 2>&1 || die "gcore of $n threads failed"
   mv "$dir/core.$park_pid" "$dir/core.a"
-  local first=$((SECONDS - t0)) how="two gcores"
+  first=$((SECONDS - t0)); how="two gcores"
   if [ "$n" -gt 10000 ] && [ "$first" -gt 60 ]; then
     cp "$dir/core.a" "$dir/core.b"; how="a gcore ($first s) and a copy of it"
   else
     gcore -o "$dir/core" "$park_pid" >/dev/null 2>&1 || die "gcore of $n threads failed"
     mv "$dir/core.$park_pid" "$dir/core.b"
+  fi
   fi
   echo "bench: $sc: $how in $((SECONDS - t0)) s, $(du -sh --apparent-size "$dir/core.a" | cut -f1) each" >&2
   stop_park
