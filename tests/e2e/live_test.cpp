@@ -112,19 +112,28 @@ TEST(LiveBadInput, ProcessExitingMidSnapshotIsAnErrorOrATrueAnswer) {
   }
 }
 
+namespace {
+// Starts `threadleak stacks --pid TARGET` with its output discarded; the
+// caller kills or reaps it.
+pid_t spawn_stacks_quietly(pid_t target) {
+  pid_t tl = fork();
+  if (tl == 0) {
+    int devnull = ::open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::string pid = std::to_string(target);
+    execl(tl_test::threadleak_bin().c_str(), "threadleak", "stacks", "--pid", pid.c_str(), nullptr);
+    _exit(127);
+  }
+  return tl;
+}
+}  // namespace
+
 TEST(LiveKill, KillingThreadleakMidSnapshotLeavesTheTargetRunning) {
   Proc p({tl_test::sample_bin("park"), "--sleep", "3000", "--stack-kib", "64"});
   EXPECT_EQ(p.expect("ready", 120), "ready 3001");
   for (int delay_ms : {1, 5, 20, 60}) {
-    pid_t tl = fork();
-    if (tl == 0) {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::string pid = std::to_string(p.pid());
-      execl(tl_test::threadleak_bin().c_str(), "threadleak", "stacks", "--pid", pid.c_str(), nullptr);
-      _exit(127);
-    }
+    pid_t tl = spawn_stacks_quietly(p.pid());
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(tl, SIGKILL);
     waitpid(tl, nullptr, 0);
@@ -156,15 +165,7 @@ TEST(LiveSignals, SignalsSentWhileFrozenAreAllHandledOnce) {
   std::vector<pid_t> tids = tasks_of(p.pid());
   long sent = 0;
   for (int look = 0; look < 4; ++look) {
-    pid_t tl = fork();
-    if (tl == 0) {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::string pid = std::to_string(p.pid());
-      execl(tl_test::threadleak_bin().c_str(), "threadleak", "stacks", "--pid", pid.c_str(), nullptr);
-      _exit(127);
-    }
+    pid_t tl = spawn_stacks_quietly(p.pid());
     int status = 0;
     for (std::size_t i = 0; waitpid(tl, &status, WNOHANG) == 0; ++i) {
       int r = i % 2 ? static_cast<int>(::syscall(SYS_tgkill, p.pid(), tids[i / 2 % tids.size()], sig))
