@@ -339,44 +339,41 @@ cell_of() {
   if [ -n "${skipped[$3]:-}" ]; then echo "skipped"; else echo "${1:-}"; fi
 }
 
+# table_rows TOOLS CELLS NUMBERS [OVER]: one row a tool, each cell its text and
+# its number's ratio to threadleak's in that scenario; OVER (optional) holds the
+# cap a tool ran over, shown as "> ratio". Arrays are passed by name; the
+# columns are the caller's `cols`.
+table_rows() {
+  local -n tr_tools=$1 tr_cells=$2 tr_nums=$3
+  local -A tr_none=()
+  local -n tr_over=${4:-tr_none}
+  local tool sc k b line
+  for tool in "${tr_tools[@]}"; do
+    line="| $tool |"
+    for sc in "${cols[@]}"; do
+      k="$tool|$sc" b="threadleak|$sc"
+      if [ -n "${tr_over[$k]:-}" ]; then line+=" $(cell_of "${tr_cells[$k]}" "$k" "$sc")$(ratio "${tr_over[$k]}" "${tr_nums[$b]:-}" "> ") |"
+      else line+=" $(cell_of "${tr_cells[$k]:-}" "$k" "$sc")$(ratio "${tr_nums[$k]:-}" "${tr_nums[$b]:-}") |"; fi
+    done
+    echo "$line"
+  done
+}
+
 print_tables() {
-  local cols=("$@") tool sc line k b
+  local cols=("$@")
   local rows=(threadleak "threadleak diff" eu-stack gdb lldb)
   echo
   echo "Cores: wall, max RSS, and wall relative to \`threadleak stacks\` on the same core (peers have no diff)"
   table_head tool
-  for tool in "${rows[@]}"; do
-    line="| $tool |"
-    for sc in "${cols[@]}"; do
-      k="$tool|$sc" b="threadleak|$sc"
-      if [ -n "${over[$k]:-}" ]; then line+=" $(cell_of "${cell[$k]}" "$k" "$sc")$(ratio "${over[$k]}" "${w[$b]:-}" "> ") |"
-      else line+=" $(cell_of "${cell[$k]:-}" "$k" "$sc")$(ratio "${w[$k]:-}" "${w[$b]:-}") |"; fi
-    done
-    echo "$line"
-  done
+  table_rows rows cell w over
   echo
   echo "Cores: CPU seconds (user+sys) and relative to \`threadleak stacks\` - what to compare when the machine is busy"
   table_head tool
-  for tool in "${rows[@]}"; do
-    line="| $tool |"
-    for sc in "${cols[@]}"; do
-      k="$tool|$sc" b="threadleak|$sc"
-      line+=" $(cell_of "${cpu[$k]:-}" "$k" "$sc")$(ratio "${c[$k]:-}" "${c[$b]:-}") |"
-    done
-    echo "$line"
-  done
+  table_rows rows cpu c
   echo
   echo "Live: the target's longest pause (1 ms ticker's gap) during a look, median of the looks, its range, the tool's run time, and the pause relative to threadleak's"
   table_head tool
-  for tool in "${live_tools[@]}"; do
-    line="| $tool |"
-    for sc in "${cols[@]}"; do
-      k="$tool|$sc" b="threadleak|$sc"
-      if [ -n "${pover[$k]:-}" ]; then line+=" $(cell_of "${live[$k]}" "$k" "$sc")$(ratio "${pover[$k]}" "${p[$b]:-}" "> ") |"
-      else line+=" $(cell_of "${live[$k]:-}" "$k" "$sc")$(ratio "${p[$k]:-}" "${p[$b]:-}") |"; fi
-    done
-    echo "$line"
-  done
+  table_rows live_tools live p pover
 }
 
 # per_thread ARRAY KEY SCENARIO PREV_SCENARIO UNIT_S: wall (or pause) ÷

@@ -4,6 +4,7 @@
 #include "threadleak/expect.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -51,34 +52,53 @@ class Reader {
     return s;
   }
 
-  void ignore(const toml::table& t, Expectations& e) const {
+  // One key of a table: its name and what reading its value does.
+  struct Key {
+    const char* name;
+    std::function<void(const toml::node&, const std::string&)> read;
+  };
+
+  // Reads every key of `t` through `keys`; a key not among them is an error
+  // that lists the ones `section` takes.
+  void read_keys(const toml::table& t, const std::string& section, const std::vector<Key>& keys) const {
     for (auto&& [key, v] : t) {
       std::string k(key.str());
-      std::string what = "[ignore] " + k;
-      if (k == "top") e.ignore_top = strings(v, what);
-      else if (k == "any") e.ignore_any = strings(v, what);
-      else if (k == "created_by") e.ignore_created_by = strings(v, what);
-      else if (k == "module") e.ignore_module = strings(v, what);
-      else if (k == "groups") {
-        e.ignore_groups = strings(v, what);
-        for (const toml::node& g : *v.as_array()) fingerprint(g, what);
-      } else fail(key.source(), "unknown key '" + k + "' in [ignore] (top, any, created_by, module, groups)");
+      auto it = std::find_if(keys.begin(), keys.end(), [&](const Key& x) { return k == x.name; });
+      if (it == keys.end()) {
+        std::string names;
+        for (const Key& x : keys) names += (names.empty() ? "" : ", ") + std::string(x.name);
+        fail(key.source(), "unknown key '" + k + "' in " + section + " (" + names + ")");
+      }
+      it->read(v, section + " " + k);
     }
+  }
+
+  void ignore(const toml::table& t, Expectations& e) const {
+    auto list = [this](std::vector<std::string>& into) {
+      return [this, &into](const toml::node& v, const std::string& what) { into = strings(v, what); };
+    };
+    read_keys(t, "[ignore]",
+              {{"top", list(e.ignore_top)},
+               {"any", list(e.ignore_any)},
+               {"created_by", list(e.ignore_created_by)},
+               {"module", list(e.ignore_module)},
+               {"groups", [&](const toml::node& v, const std::string& what) {
+                  e.ignore_groups = strings(v, what);
+                  for (const toml::node& g : *v.as_array()) fingerprint(g, what);
+                }}});
   }
 
   KnownGroup group(const toml::table& t) const {
     KnownGroup g;
     g.line = t.source().begin.line;
-    for (auto&& [key, v] : t) {
-      std::string k(key.str());
-      std::string what = "[[group]] " + k;
-      if (k == "fingerprint") g.fingerprint = fingerprint(v, what);
-      else if (k == "function") g.function = string(v, what);
-      else if (k == "max_count") g.max_count = count(v, what);
-      else if (k == "max_growth") g.max_growth = count(v, what);
-      else if (k == "comment") g.comment = string(v, what);
-      else fail(key.source(), "unknown key '" + k + "' in [[group]] (fingerprint, function, max_count, max_growth, comment)");
-    }
+    using N = const toml::node&;
+    using W = const std::string&;
+    read_keys(t, "[[group]]",
+              {{"fingerprint", [&](N v, W what) { g.fingerprint = fingerprint(v, what); }},
+               {"function", [&](N v, W what) { g.function = string(v, what); }},
+               {"max_count", [&](N v, W what) { g.max_count = count(v, what); }},
+               {"max_growth", [&](N v, W what) { g.max_growth = count(v, what); }},
+               {"comment", [&](N v, W what) { g.comment = string(v, what); }}});
     if (g.fingerprint.empty() && g.function.empty()) fail(t.source(), "[[group]]: give a fingerprint or a function");
     if (!g.max_count && !g.max_growth) fail(t.source(), "[[group]]: give max_count or max_growth (or both)");
     return g;

@@ -179,6 +179,18 @@ TEST(Expect, MalformedFileIsOneLineAndExit2) {
   EXPECT_EQ(r.err, "threadleak: " + key +
                        ":3: unknown key 'function' in [ignore] (top, any, created_by, module, groups)\n");
 
+  std::string gkey = write(dir, "gkey.toml", "[[group]]\nfunction = \"f\"\nmax = 3\n");
+  r = run(gkey);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "threadleak: " + gkey +
+                       ":3: unknown key 'max' in [[group]] (fingerprint, function, max_count, max_growth, comment)\n");
+
+  std::string badfp = write(dir, "badfp.toml", "[ignore]\ngroups = [\"2ed2\", \"xyz\"]\n");
+  r = run(badfp);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "threadleak: " + badfp +
+                       ":2: [ignore] groups: 'xyz' is not a group fingerprint (4 to 12 hex digits)\n");
+
   std::string nolimit = write(dir, "nolimit.toml", "# known\n[[group]]\nfunction = \"f\"\n");
   r = run(nolimit);
   EXPECT_EQ(r.status, 2);
