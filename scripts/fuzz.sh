@@ -29,6 +29,8 @@ kill $pid
 # A stripped Go binary (the park sample) for fuzz_go_stripped to patch.
 GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$(realpath "$work")/gocache" \
   go build -ldflags="-s -w" -o "$work/go-stripped" samples/go/park.go samples/go/protocol.go
+GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$(realpath "$work")/gocache" \
+  go build -buildmode=pie -ldflags="-s -w" -o "$work/go-pie-stripped" samples/go/park.go samples/go/protocol.go
 export THREADLEAK_FUZZ_GO_BASE=$work/go-stripped
 mkdir -p "$work/corpus-go" "$work/seed-go"
 printf '\0\0\0\0\0' >"$work/seed-go/none"
@@ -65,5 +67,7 @@ run fuzz_snapshot_json "$work/corpus-json" "$work/seed-json" 65536
 run fuzz_core_notes "$work/corpus-notes" "$work/seed-notes" 16384
 run fuzz_core_file "$work/corpus-core" "$work/seed-core" 400000
 run fuzz_go_stripped "$work/corpus-go" "$work/seed-go" 256
+mkdir -p "$work/corpus-go-pie"
+echo "fuzz: (on a PIE base)"; THREADLEAK_FUZZ_GO_BASE=$work/go-pie-stripped run fuzz_go_stripped "$work/corpus-go-pie" "$work/seed-go" 256
 run fuzz_pclntab "$work/corpus-pcln" "$work/seed-pcln" 4096
 echo "fuzz: no crash"

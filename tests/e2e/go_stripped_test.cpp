@@ -163,7 +163,7 @@ TEST_P(GoSnapshot, CoreRoundTripsThroughASnapshotFile) {
   EXPECT_EQ(from_file.at("groups"), from_core.at("groups"));
   EXPECT_EQ(from_file.at("hang"), from_core.at("hang"));
 }
-INSTANTIATE_TEST_SUITE_P(Builds, GoSnapshot, ::testing::Values("park", "park_stripped"), param_name);
+INSTANTIATE_TEST_SUITE_P(Builds, GoSnapshot, ::testing::Values("park", "park_stripped", "park_pie_stripped"), param_name);
 
 // --- Real programs no one here wrote -------------------------------------
 

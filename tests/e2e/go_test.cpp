@@ -74,9 +74,9 @@ class GoDiff : public ::testing::TestWithParam<std::string> {};
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(Builds, GoCore, ::testing::Values("park", "park_stripped"), param_name);
-INSTANTIATE_TEST_SUITE_P(Builds, GoLive, ::testing::Values("park", "park_stripped"), param_name);
-INSTANTIATE_TEST_SUITE_P(Builds, GoDiff, ::testing::Values("leaksvc", "leaksvc_stripped"), param_name);
+INSTANTIATE_TEST_SUITE_P(Builds, GoCore, ::testing::Values("park", "park_stripped", "park_pie_stripped"), param_name);
+INSTANTIATE_TEST_SUITE_P(Builds, GoLive, ::testing::Values("park", "park_stripped", "park_pie_stripped"), param_name);
+INSTANTIATE_TEST_SUITE_P(Builds, GoDiff, ::testing::Values("leaksvc", "leaksvc_stripped", "leaksvc_pie_stripped"), param_name);
 
 TEST_P(GoCore, ParkedGoroutinesMatchTheRuntimesOwnDumpAndTraceback) {
   GoProcess p({go_bin(GetParam())});

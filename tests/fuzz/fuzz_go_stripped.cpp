@@ -3,7 +3,7 @@
 // candidate globals in code), on a real stripped binary patched by the
 // input. The input is [region u8][offset u32][bytes]: the bytes overwrite
 // the chosen region (moduledata, typelinks, type descriptors, pclntab,
-// initialised data) at that offset, so mutations land where the parsers
+// initialised data, and a PIE base's relocations) at that offset, so mutations land where the parsers
 // look. THREADLEAK_FUZZ_GO_BASE names the binary (scripts/fuzz.sh builds it).
 #include <cstdint>
 #include <cstring>
@@ -30,6 +30,9 @@ fuzz::GoBase load() {
   b.add(md.types.lo, md.types.hi - md.types.lo);
   b.add(md.pclntab, 1 << 20);
   b.add(md.data.lo, md.data.hi - md.data.lo);
+  // A PIE base: its relocation table, which GoImage applies.
+  for (const char* name : {".rela", ".rela.dyn"})
+    if (const auto* s = b.image->section(name)) b.add(s->addr, s->size);
   return b;
 }
 

@@ -46,9 +46,9 @@ struct GoBase {
 
   // Adds [addr, addr + len) by link-time address, clipped to the file.
   void add(std::uint64_t addr, std::uint64_t len) {
-    auto s = image->bytes(addr, 1);
-    if (s.empty()) return;
-    auto off = static_cast<std::uint64_t>(s.data() - file.data());
+    auto at = image->file_offset(addr);
+    if (!at || *at >= file.size()) return;
+    std::uint64_t off = *at;
     regions.emplace_back(off, std::min<std::uint64_t>(len, file.size() - off));
   }
 

@@ -70,7 +70,7 @@ bool GoImage::parse(std::string& why) {
     if (eh.e_phentsize != sizeof ph || !read_struct(file_, eh.e_phoff + i * sizeof ph, ph)) break;
     if (ph.p_type != PT_LOAD) continue;
     std::uint64_t filesz = ph.p_offset <= file_.size() ? std::min<std::uint64_t>(ph.p_filesz, file_.size() - ph.p_offset) : 0;
-    loads_.push_back({ph.p_vaddr, filesz, ph.p_memsz, ph.p_offset});
+    loads_.push_back({ph.p_vaddr, filesz, ph.p_memsz, ph.p_offset, file_.data() + std::min<std::uint64_t>(ph.p_offset, file_.size()), nullptr});
     lowest_ = std::min(lowest_, ph.p_vaddr);
     if (ph.p_vaddr + ph.p_memsz > ph.p_vaddr) highest_ = std::max(highest_, ph.p_vaddr + ph.p_memsz);
   }
@@ -94,7 +94,53 @@ bool GoImage::parse(std::string& why) {
     s.exec = sh.sh_flags & SHF_EXECINSTR;
     sections_.push_back(std::move(s));
   }
+  if (eh.e_type == ET_DYN) relocate(eh.e_machine);
   return true;
+}
+
+// The dynamic section's RELA table (DT_RELA, DT_RELASZ, DT_RELAENT, found
+// through PT_DYNAMIC so that a file without section headers works too);
+// each relative relocation writes its addend, the link-time address, into
+// a copy of the segment it falls in. Other relocation types (symbols bound
+// at run time) are left as the file has them.
+void GoImage::relocate(unsigned machine) {
+  unsigned relative = machine == EM_X86_64 ? R_X86_64_RELATIVE : machine == EM_AARCH64 ? R_AARCH64_RELATIVE : 0;
+  if (!relative) return;
+  Elf64_Ehdr eh;
+  read_struct(file_, 0, eh);
+  std::uint64_t rela = 0, relasz = 0, relaent = sizeof(Elf64_Rela);
+  for (std::size_t i = 0; i < eh.e_phnum && i < kMaxHeaders; ++i) {
+    Elf64_Phdr ph;
+    if (!read_struct(file_, eh.e_phoff + i * sizeof ph, ph)) break;
+    if (ph.p_type != PT_DYNAMIC) continue;
+    for (std::uint64_t off = 0; off + sizeof(Elf64_Dyn) <= ph.p_filesz; off += sizeof(Elf64_Dyn)) {
+      Elf64_Dyn d;
+      if (!read_struct(file_, ph.p_offset + off, d) || d.d_tag == DT_NULL) break;
+      if (d.d_tag == DT_RELA) rela = d.d_un.d_ptr;
+      if (d.d_tag == DT_RELASZ) relasz = d.d_un.d_val;
+      if (d.d_tag == DT_RELAENT) relaent = d.d_un.d_val;
+    }
+  }
+  // A real executable has a handful of segments; a hostile one with
+  // thousands would make this loop quadratic.
+  if (!rela || relaent != sizeof(Elf64_Rela) || loads_.size() > 64) return;
+  std::span<const std::uint8_t> table = bytes(rela, relasz);
+  for (std::size_t off = 0; off + sizeof(Elf64_Rela) <= table.size(); off += sizeof(Elf64_Rela)) {
+    Elf64_Rela r;
+    std::memcpy(&r, table.data() + off, sizeof r);
+    if (ELF64_R_TYPE(r.r_info) != relative) continue;
+    for (Load& l : loads_) {
+      if (r.r_offset < l.vaddr || r.r_offset - l.vaddr >= l.filesz || l.filesz - (r.r_offset - l.vaddr) < 8) continue;
+      if (!l.copy) {
+        copies_.emplace_back(l.data, l.data + l.filesz);
+        l.copy = copies_.back().data();
+        l.data = l.copy;
+      }
+      std::memcpy(l.copy + (r.r_offset - l.vaddr), &r.r_addend, 8);
+      ++relocations_;
+      break;
+    }
+  }
 }
 
 const GoImage::Section* GoImage::section(std::string_view name) const {
@@ -114,7 +160,7 @@ std::span<const std::uint8_t> GoImage::bytes(std::uint64_t addr, std::uint64_t l
     if (addr < l.vaddr || addr - l.vaddr >= l.filesz) continue;
     std::uint64_t off = addr - l.vaddr;
     if (len > l.filesz - off) return {};
-    return file_.subspan(l.offset + off, len);
+    return {l.data + off, static_cast<std::size_t>(len)};
   }
   return {};
 }
@@ -124,10 +170,16 @@ std::size_t GoImage::read(std::uint64_t addr, void* buf, std::size_t len) const 
     if (addr < l.vaddr || addr - l.vaddr >= l.filesz) continue;
     std::uint64_t off = addr - l.vaddr;
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len, l.filesz - off));
-    std::memcpy(buf, file_.data() + l.offset + off, n);
+    std::memcpy(buf, l.data + off, n);
     return n;
   }
   return 0;
+}
+
+std::optional<std::uint64_t> GoImage::file_offset(std::uint64_t addr) const {
+  for (const Load& l : loads_)
+    if (addr >= l.vaddr && addr - l.vaddr < l.filesz) return l.offset + (addr - l.vaddr);
+  return std::nullopt;
 }
 
 bool GoImage::read_u64(std::uint64_t addr, std::uint64_t& out) const {

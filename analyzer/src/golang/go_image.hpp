@@ -3,6 +3,13 @@
 // a stripped Go binary still holds (.gopclntab, type descriptors, the
 // runtime's initialised data) is read from here; nothing is written.
 //
+// A position-independent build (-buildmode=pie) leaves its pointers to the
+// dynamic loader: the file holds zeros where firstmoduledata points at the
+// pclntab or a type descriptor at its fields, and the value in an
+// R_*_RELATIVE relocation. Those relocations are applied to private copies
+// of the segments they touch, as if loaded at the link-time addresses, so
+// every reader above sees the same image as for a non-PIE build.
+//
 //   std::string why;
 //   auto img = GoImage::open("/usr/bin/caddy", why);
 //   if (auto* s = img->section(".gopclntab")) auto bytes = img->bytes(s->addr, s->size);
@@ -11,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,22 +55,35 @@ class GoImage {
   // Copies what of [addr, addr+len) the file holds from its start; returns
   // the number of bytes copied (0 when addr is not in the file).
   std::size_t read(std::uint64_t addr, void* buf, std::size_t len) const;
+  // Where `addr` lies in the file, when in the file part of a segment.
+  std::optional<std::uint64_t> file_offset(std::uint64_t addr) const;
   // Reads a little-endian word; false when not in the file.
   bool read_u64(std::uint64_t addr, std::uint64_t& out) const;
   std::uint64_t entry() const { return entry_; }
   // Lowest and highest+1 address of the PT_LOAD segments (file and memory parts).
   std::uint64_t lowest() const { return lowest_; }
   std::uint64_t highest() const { return highest_; }
+  // How many relative relocations were applied (0 unless PIE).
+  std::size_t relocations() const { return relocations_; }
 
  private:
   GoImage() = default;
   bool parse(std::string& why);
-  struct Load { std::uint64_t vaddr, filesz, memsz, offset; };
+  void relocate(unsigned machine);
+  // A PT_LOAD segment; `data` is its file part, in the mapping or, once
+  // relocated, in `copies_`.
+  struct Load {
+    std::uint64_t vaddr, filesz, memsz, offset;
+    const std::uint8_t* data;
+    std::uint8_t* copy;  // set once a relocation wrote into this segment
+  };
   void* map_ = nullptr;
   std::size_t map_size_ = 0;
   std::span<const std::uint8_t> file_;
   std::vector<Load> loads_;
   std::vector<Section> sections_;
+  std::vector<std::vector<std::uint8_t>> copies_;
+  std::size_t relocations_ = 0;
   std::uint64_t entry_ = 0, lowest_ = 0, highest_ = 0;
 };
 

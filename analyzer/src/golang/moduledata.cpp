@@ -39,10 +39,12 @@ bool ordered(const Range& r) { return r.lo <= r.hi; }
 }  // namespace
 
 std::optional<std::uint64_t> find_pclntab(const GoImage& img, std::uint32_t& magic) {
-  if (const auto* s = img.section(".gopclntab"))
-    if (plausible_header(img, s->addr, magic)) return s->addr;
+  // A PIE build keeps it among the relocated read-only data.
+  for (const char* name : {".gopclntab", ".data.rel.ro.gopclntab"})
+    if (const auto* s = img.section(name))
+      if (plausible_header(img, s->addr, magic)) return s->addr;
   for (const GoImage::Section& s : img.sections()) {
-    if (s.writable || s.exec || s.nobits) continue;
+    if ((s.writable && !s.name.starts_with(".data.rel.ro")) || s.exec || s.nobits) continue;
     for (std::uint64_t a = s.addr + (8 - s.addr % 8) % 8; a + 8 <= s.addr + s.size; a += 8)
       if (plausible_header(img, a, magic)) return a;
   }
@@ -77,6 +79,7 @@ std::optional<ModuleData> ModuleData::find(const GoImage& img, std::string& why)
   // from there whose offsets all fall inside the types (the .typelink
   // section when the file still names it).
   const GoImage::Section* tl = img.section(".typelink");
+  if (!tl) tl = img.section(".data.rel.ro.typelink");  // PIE
   for (std::size_t i = typelinks; i + 2 < kWords && i <= typelinks + 2 && !md.typelinks; ++i) {
     if (w[i + 1] != w[i + 2] || w[i + 1] < 4 || w[i + 1] > (1u << 24) || (tl && tl->addr != w[i])) continue;
     auto b = img.bytes(w[i], w[i + 1] * 4);
