@@ -3,7 +3,7 @@
 // the standard leaves to each library and each run: a fingerprint kept in a
 // CI file must mean the same group next year. What is hashed, byte for byte,
 // is documented in docs/threadleak.md#fingerprints; change it only with a
-// new "fp2" tag (and the docs), never silently.
+// new tag (and the docs), never silently.
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -31,15 +31,26 @@ class Fnv1a64 {
   std::uint64_t h_ = 0xcbf29ce484222325ULL;
 };
 
+// A frame that lies in a module but under no symbol (a stripped program's
+// own code, a static function of a stripped library): fp1 wrote it as
+// "MODULE?", which gave every such stack of a stripped service one
+// fingerprint. Such stacks are now written as fp2, with the offset.
+bool unnamed_in_module(const Frame& f) { return f.function.empty() && !f.module.empty(); }
+
 // One line per frame: "f NAME" for a real call, "i NAME" for an inlined
-// one; NAME is the function, or "MODULE?" when no symbol covers the pc.
+// one; NAME is the function, else (fp2) "MODULE+0xREL_PC", the pc relative
+// to the module's load address, or "?" outside every module.
 void add_frame(Fnv1a64& h, const Frame& f) {
   h.add(f.inlined ? "\ni " : "\nf ");
   if (!f.function.empty()) {
     h.add(f.function);
     return;
   }
-  h.add(f.module);
+  if (!f.module.empty()) {
+    h.add(f.module);
+    h.add(fmt::format("+{:#x}", f.rel_pc));
+    return;
+  }
   h.add("?");
 }
 
@@ -47,7 +58,9 @@ void add_frame(Fnv1a64& h, const Frame& f) {
 
 std::string fingerprint_of(const Thread& t) {
   Fnv1a64 h;
-  h.add("fp1\n");
+  bool fp2 = std::any_of(t.frames.begin(), t.frames.end(), unnamed_in_module) ||
+             (t.created_by && unnamed_in_module(*t.created_by));
+  h.add(fp2 ? "fp2\n" : "fp1\n");
   h.add(to_string(t.kind));
   h.add("\n");
   h.add(detail::state_label(t.state, t.syscall_name));

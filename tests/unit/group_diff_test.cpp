@@ -121,12 +121,26 @@ TEST(Fingerprint, IsTheDocumentedHashOfKindStateAndFunctions) {
   EXPECT_EQ(sleepers->fingerprint, "7ac122a5cef1");
   Thread t = tl_unit::thread(7, State::sleep, tl_unit::sleeper_stack());
   EXPECT_EQ(fingerprint_of(t), "7ac122a5cef1");
-  // An inlined call is its own line; a frame without a function is its module's name.
+  // An inlined call is its own line.
   t.frames.insert(t.frames.begin() + 1, tl_unit::frame("inlined_helper", 0x24, true));
   t.frames[1].inlined = true;
+  std::string named = fingerprint_of(t);
+  // A frame without a function makes it fp2, that frame written as its
+  // module and pc relative to it: "fp2\nthread\nsleep\nf clock_nanosleep\n
+  // i inlined_helper\nf libapp.so+0x20\nf start_thread" (fp1 wrote
+  // "libapp.so?": 5fd5079cb014).
   t.frames[2].function = Interned();
   t.frames[2].module = "libapp.so";
-  EXPECT_EQ(fingerprint_of(t), "5fd5079cb014");
+  EXPECT_EQ(fingerprint_of(t), "b3cd3e90c591");
+  EXPECT_NE(fingerprint_of(t), named);
+  // Two such stacks that differ only inside the stripped module differ.
+  Thread u = t;
+  u.frames[2].rel_pc = 0x64;
+  EXPECT_NE(fingerprint_of(u), fingerprint_of(t));
+  // Outside every module (code made at run time) it stays "?", and fp1.
+  u.frames[2].module = Interned();
+  u.frames[2].rel_pc = 0;
+  EXPECT_EQ(fingerprint_of(u), fingerprint_of([&] { Thread v = u; v.frames[2].rel_pc = 0x99; return v; }()));
 }
 
 TEST(Fingerprint, IgnoresOffsetsAddressesAndModulesButNotFunctionsOrState) {
