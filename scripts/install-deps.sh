@@ -24,6 +24,7 @@ packages=(
   time
   chromium                            # headless: the HTML report tests open the page and screenshot it
   caddy etcd-server                   # stripped Go 1.19 programs no one here wrote (go_stripped_test)
+  memcached                           # a stripped C service no one here wrote (real_native_test; the service is not started)
 )
 # npm fetches esbuild below; NodeSource's nodejs brings its own npm, Debian's is a package.
 command -v npm >/dev/null || packages+=(npm)
