@@ -44,31 +44,41 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# esbuild from the npm registry (@esbuild/linux-x64): built by go1.26.5,
-# static, stripped, no .go.buildinfo. The tarball is checked against a pinned
-# sha512 (the registry's integrity value, in hex). CMake's THREADLEAK_ESBUILD
-# points at the executable.
-esbuild_version=0.28.2
-esbuild_sha512=e314d9af5154992a105b85c85a68addedcd0ad44d933e3773f45d5f3144e298179d177c8ef178ef74fb56d9bcdc3122e7d0f610d0551247e588603d517c03f1d
+# Executables from the npm registry, each tarball checked against a pinned
+# sha512 (the registry's integrity value, in hex) and kept in $npm_cache:
+# fetch_npm_exe PACKAGE VERSION SHA512 DIR TARBALL puts PACKAGE's
+# bin/esbuild in $npm_cache/DIR/bin/.
 npm_cache=/var/cache/threadleak/npm
-esbuild_dir=$npm_cache/esbuild-$esbuild_version
-if [ ! -x "$esbuild_dir/bin/esbuild" ]; then
-  echo "install-deps: fetching @esbuild/linux-x64@$esbuild_version into $esbuild_dir" >&2
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  tgz=$work/esbuild-linux-x64-$esbuild_version.tgz
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fetch_npm_exe() {
+  local package=$1 version=$2 sha512=$3 dir=$4 tgz=$work/$5
+  [ -x "$npm_cache/$dir/bin/esbuild" ] && return 0
+  echo "install-deps: fetching $package@$version into $npm_cache/$dir" >&2
   if [ -f "$npm_cache/${tgz##*/}" ]; then
     cp "$npm_cache/${tgz##*/}" "$tgz"
   else
-    (cd "$work" && npm pack --silent --pack-destination "$work" "@esbuild/linux-x64@$esbuild_version" >/dev/null)
+    (cd "$work" && npm pack --silent --pack-destination "$work" "$package@$version" >/dev/null)
   fi
-  echo "$esbuild_sha512  $tgz" | sha512sum --check --quiet - || {
+  echo "$sha512  $tgz" | sha512sum --check --quiet - || {
     echo "install-deps: $tgz does not have the pinned sha512; not installed" >&2
     exit 1
   }
-  mkdir "$work/esbuild-$esbuild_version"
-  tar -xzf "$tgz" -C "$work/esbuild-$esbuild_version" --strip-components=1 package/bin/esbuild
+  mkdir "$work/$dir"
+  tar -xzf "$tgz" -C "$work/$dir" --strip-components=1 package/bin/esbuild
   $SUDO mkdir -p "$npm_cache"
   [ -f "$npm_cache/${tgz##*/}" ] || $SUDO cp "$tgz" "$npm_cache/"
-  $SUDO cp -r "$work/esbuild-$esbuild_version" "$npm_cache/"
-fi
+  $SUDO cp -r "$work/$dir" "$npm_cache/"
+}
+
+# esbuild 0.28.2 (@esbuild/linux-x64): built by go1.26.5, static, stripped,
+# no .go.buildinfo. CMake's THREADLEAK_ESBUILD points at it.
+fetch_npm_exe @esbuild/linux-x64 0.28.2 \
+  e314d9af5154992a105b85c85a68addedcd0ad44d933e3773f45d5f3144e298179d177c8ef178ef74fb56d9bcdc3122e7d0f610d0551247e588603d517c03f1d \
+  esbuild-0.28.2 esbuild-linux-x64-0.28.2.tgz
+# esbuild 0.8.36 (esbuild-linux-64, the package's old name): built by
+# go1.15.5 (the Go 1.2-1.15 pclntab), static, stripped.
+# CMake's THREADLEAK_ESBUILD_GO115 points at it.
+fetch_npm_exe esbuild-linux-64 0.8.36 \
+  86ba6e020a4b7078985e1ac1279c7c1aa3c0c554046cff7fd57dffeae86d10ca9bf5c6d3e5e2c06da62ee81053b7b9897af3bcfbc7ec88235120484ca98e1fe7 \
+  esbuild-0.8.36 esbuild-linux-64-0.8.36.tgz

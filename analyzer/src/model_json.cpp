@@ -53,4 +53,8 @@ Frame frame_from_json(const nlohmann::json& j) {
   return f;
 }
 
+std::string json_text(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace threadleak::detail

@@ -14,6 +14,10 @@ namespace threadleak::detail {
 
 // "syscall:futex" for State::syscall, else to_string(state).
 std::string state_label(State s, const std::string& syscall_name);
+// `j` as text, `indent` spaces a level; a string that is not UTF-8 (a
+// symbol name read from a damaged or hostile binary) is written with U+FFFD
+// for its bad bytes instead of failing the whole document.
+std::string json_text(const nlohmann::json& j, int indent);
 nlohmann::json frame_json(const Frame& f);
 nlohmann::json frames_json(const std::vector<Frame>& frames);
 // "0x1f" -> 31; throws std::invalid_argument (or a json exception) else.

@@ -257,3 +257,17 @@ TEST(GoRealProgram, Esbuild) {
   expect_agrees("esbuild (go1.26)",
                 {ESBUILD_BIN, "--serve=127.0.0.1:" + std::to_string(port), "--servedir=" + dir}, port, {}, 5);
 }
+
+// esbuild 0.8.36 from the npm registry (esbuild-linux-64): go1.15.5, static,
+// stripped: the Go 1.2-1.15 pclntab (magic 0xfffffffb) and the Go 1.10-1.15
+// moduledata. Serving one bundled file.
+TEST(GoRealProgram, EsbuildGo115) {
+  SKIP_UNLESS_INSTALLED(ESBUILD_GO115_BIN);
+  std::string dir = tl_test::temp_dir();
+  std::ofstream(dir + "/a.js") << "console.log('threadleak')\n";
+  int port = free_port();
+  // Before Go 1.19 a fatal signal's traceback leaves the runtime's own
+  // goroutines out unless GOTRACEBACK says "system" (set first: it wins).
+  expect_agrees("esbuild (go1.15)", {ESBUILD_GO115_BIN, dir + "/a.js", "--serve=127.0.0.1:" + std::to_string(port)},
+                port, {"GOTRACEBACK=system"}, 6);
+}

@@ -357,23 +357,14 @@ std::vector<DumpFrame> parse_dump(const std::string& text) {
 
 }  // namespace
 
-TEST(Pclntab, Go126EsbuildAgreesWithItsOwnTraceback) {
-  const std::string bin = ESBUILD_BIN;
-  if (!readable(bin)) GTEST_SKIP() << bin << " is absent";
-  auto t0 = std::chrono::steady_clock::now();
-  Table t = open_table(bin);
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(t.tab);
-  std::cout << t.tab->function_count() << " functions, opened (with the moduledata search) in " << ms << " ms\n";
-  EXPECT_EQ(t.tab->version(), 120);
-  EXPECT_TRUE(t.tab->inlines());
-  EXPECT_EQ(t.tab->wrapper_id(), 23);   // go1.26's FuncIDWrapper
-  expect_method_values_are_wrappers(*t.tab);
-  for (const char* name : {"runtime.gopark", "runtime.futex", "time.Sleep"}) EXPECT_TRUE(t.tab->named(name)) << name;
+namespace {
+
+// Every frame of the runtime's own traceback of `argv` (SIGQUIT, GOTRACEBACK
+// system) equals the table's, inlined calls and frame size included.
+void expect_traceback_frames(const Table& t, const std::vector<std::string>& argv) {
   std::string err = tl_test::temp_dir() + "/dump";
   {
-    // esbuild with no arguments reads stdin: it waits on the pipe.
-    tl_test::Proc p({bin}, {{"GOTRACEBACK=system"}, err});
+    tl_test::Proc p(argv, {{"GOTRACEBACK=system"}, err});
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ::kill(p.pid(), SIGQUIT);
     p.wait_exit(30);
@@ -392,6 +383,47 @@ TEST(Pclntab, Go126EsbuildAgreesWithItsOwnTraceback) {
   }
   std::cout << frames.size() << " frames of the runtime's own traceback compared, " << inlined << " with inlined calls\n";
   EXPECT_GT(inlined, 2u);
+}
+
+Table open_timed(const std::string& bin) {
+  auto t0 = std::chrono::steady_clock::now();
+  Table t = open_table(bin);
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (t.tab) std::cout << t.tab->function_count() << " functions, opened (with the moduledata search) in " << ms << " ms\n";
+  return t;
+}
+
+}  // namespace
+
+TEST(Pclntab, Go126EsbuildAgreesWithItsOwnTraceback) {
+  const std::string bin = ESBUILD_BIN;
+  if (!readable(bin)) GTEST_SKIP() << bin << " is absent";
+  Table t = open_timed(bin);
+  ASSERT_TRUE(t.tab);
+  EXPECT_EQ(t.tab->version(), 120);
+  EXPECT_TRUE(t.tab->inlines());
+  EXPECT_EQ(t.tab->wrapper_id(), 23);   // go1.26's FuncIDWrapper
+  expect_method_values_are_wrappers(*t.tab);
+  for (const char* name : {"runtime.gopark", "runtime.futex", "time.Sleep"}) EXPECT_TRUE(t.tab->named(name)) << name;
+  // esbuild with no arguments reads stdin: it waits on the pipe.
+  expect_traceback_frames(t, {bin});
+}
+
+// The Go 1.2-1.15 table (magic 0xfffffffb: program-wide file numbers, the
+// inline tree in funcdata slot 4), found through the Go 1.10-1.15
+// moduledata, in esbuild 0.8.36 (go1.15.5) serving one file.
+TEST(Pclntab, Go115EsbuildAgreesWithItsOwnTraceback) {
+  const std::string bin = ESBUILD_GO115_BIN;
+  if (!readable(bin)) GTEST_SKIP() << bin << " is absent";
+  Table t = open_timed(bin);
+  ASSERT_TRUE(t.tab);
+  EXPECT_EQ(t.tab->version(), 12);
+  EXPECT_EQ(t.img->go_version(), "go1.15.5");
+  EXPECT_TRUE(t.tab->inlines());
+  for (const char* name : {"runtime.gopark", "runtime.futex", "time.Sleep"}) EXPECT_TRUE(t.tab->named(name)) << name;
+  std::string dir = tl_test::temp_dir();
+  std::ofstream(dir + "/a.js") << "console.log(1)\n";
+  expect_traceback_frames(t, {bin, dir + "/a.js", "--serve=127.0.0.1:0"});
 }
 
 TEST(Pclntab, ABadHeaderIsRefusedWithAReason) {

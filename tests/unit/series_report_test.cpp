@@ -1,5 +1,6 @@
 // Series (several snapshots) and the folded/HTML renderers on hand-built snapshots.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "builders.hpp"
 
@@ -94,4 +95,19 @@ TEST(Html, EscapesNamesAndLoadsNothing) {
   EXPECT_EQ(page.find("https://"), std::string::npos);
   EXPECT_NE(page.find("default-src 'none'"), std::string::npos);
   EXPECT_NE(page.find("4 threads in 3 groups"), std::string::npos);
+}
+
+// A symbol name that is not UTF-8 (read from a damaged or hostile binary)
+// costs its bad bytes, not the document: U+FFFD in their place.
+TEST(Json, NamesThatAreNotUtf8AreReplacedNotFatal) {
+  Snapshot before = snapshot(42, 1, 100), after = snapshot(42, 3, 100);
+  for (Snapshot* s : {&before, &after})
+    for (Thread& t : s->threads) t.frames[1].function = "\xfb\xff\xff\xff" "f";
+  std::string stacks = render_json(after, group(after, {}));
+  EXPECT_NE(stacks.find("\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "f\""), std::string::npos) << stacks;
+  EXPECT_FALSE(nlohmann::json::parse(stacks, nullptr, false).is_discarded());
+  std::string d = render_json(diff(before, after, {}));
+  EXPECT_FALSE(nlohmann::json::parse(d, nullptr, false).is_discarded()) << d;
+  std::string file = to_snapshot_json(after);
+  EXPECT_FALSE(nlohmann::json::parse(file, nullptr, false).is_discarded());
 }

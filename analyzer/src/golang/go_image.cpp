@@ -176,6 +176,31 @@ std::size_t GoImage::read(std::uint64_t addr, void* buf, std::size_t len) const 
   return 0;
 }
 
+// .go.buildinfo: the 14-byte magic "\xff Go buildinf:", the pointer size,
+// a flags byte, then either (flag 2, Go 1.18 on) the version as a
+// varint-prefixed string at offset 32, or (Go 1.13-1.17) a pointer to a Go
+// string header {data, len} at offset 16.
+std::string GoImage::go_version() const {
+  const Section* s = section(".go.buildinfo");
+  if (!s || s->size < 32) return {};
+  auto head = bytes(s->addr, 32);
+  if (head.empty() || std::memcmp(head.data(), "\xff Go buildinf:", 14) != 0) return {};
+  std::uint8_t ptr = head[14], flags = head[15];
+  auto plausible = [](std::span<const std::uint8_t> v) {
+    return v.size() >= 3 && v.size() <= 64 && std::memcmp(v.data(), "go", 2) == 0;
+  };
+  if (flags & 2) {
+    auto b = bytes(s->addr + 32, 1);
+    if (b.empty() || b[0] >= 0x80) return {};
+    auto v = bytes(s->addr + 33, b[0]);
+    return plausible(v) ? std::string(v.begin(), v.end()) : std::string();
+  }
+  std::uint64_t header = 0, data = 0, len = 0;
+  if (ptr != 8 || !read_u64(s->addr + 16, header) || !read_u64(header, data) || !read_u64(header + 8, len)) return {};
+  auto v = bytes(data, len);
+  return plausible(v) ? std::string(v.begin(), v.end()) : std::string();
+}
+
 std::optional<std::uint64_t> GoImage::file_offset(std::uint64_t addr) const {
   for (const Load& l : loads_)
     if (addr >= l.vaddr && addr - l.vaddr < l.filesz) return l.offset + (addr - l.vaddr);

@@ -63,6 +63,9 @@ class GoImage {
   // Lowest and highest+1 address of the PT_LOAD segments (file and memory parts).
   std::uint64_t lowest() const { return lowest_; }
   std::uint64_t highest() const { return highest_; }
+  // The Go release that built the program ("go1.15.2"), from .go.buildinfo
+  // (Go 1.13 on); "" when the file has no such section or it is unreadable.
+  std::string go_version() const;
   // How many relative relocations were applied (0 unless PIE).
   std::size_t relocations() const { return relocations_; }
 

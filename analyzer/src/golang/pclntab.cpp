@@ -1,4 +1,6 @@
 #include "golang/pclntab.hpp"
+
+#include <cctype>
 #include "util.hpp"
 
 #include <algorithm>
@@ -12,7 +14,8 @@ namespace {
 constexpr std::uint32_t kMagic12 = 0xfffffffb, kMagic116 = 0xfffffffa, kMagic118 = 0xfffffff0,
                         kMagic120 = 0xfffffff1;
 constexpr std::uint32_t kPcdataInlTreeIndex = 2;   // the runtime's _PCDATA_InlTreeIndex
-constexpr std::uint32_t kFuncdataInlTree = 3;      // the runtime's _FUNCDATA_InlTree
+constexpr std::uint32_t kFuncdataInlTree = 3;      // the runtime's _FUNCDATA_InlTree (Go 1.16 on;
+constexpr std::uint32_t kFuncdataInlTree112 = 4;   // 4 in Go 1.12-1.15, before RegPointerMaps went)
 constexpr std::uint32_t kNoFuncdata = 0xffffffff;  // a missing funcdata offset (Go 1.18+)
 // Real inlining is a few levels deep; the cap stops a hostile table whose
 // parent PCs lead round in a circle.
@@ -91,6 +94,17 @@ int version_of(std::uint32_t magic) {
   }
 }
 
+// Go 1.12 gave the inline tree its 20-byte entries (with funcID and
+// parentPc); Go 1.2-1.11 share the pclntab magic but not that entry, so the
+// tree is read only when .go.buildinfo says go1.12 to go1.15.
+bool inline_tree_of_112(const GoImage& img) {
+  std::string v = img.go_version();
+  if (v.rfind("go1.", 0) != 0) return false;
+  int minor = 0;
+  for (std::size_t i = 4; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])); ++i) minor = minor * 10 + (v[i] - '0');
+  return minor >= 12 && minor <= 15;
+}
+
 }  // namespace
 
 // An entry of a function's inline tree: the inlined callee and the offset
@@ -120,7 +134,7 @@ std::unique_ptr<Pclntab> Pclntab::open(const GoImage& img, std::uint64_t addr, s
   t->gofunc_ = gofunc;
   if (!t->read_header(addr, text, why) || !t->read_functions(why)) return nullptr;
   t->find_wrapper_id();
-  t->inlines_ = t->version_ == 116 || (t->version_ >= 118 && gofunc != 0);
+  t->inlines_ = t->version_ == 116 || (t->version_ >= 118 && gofunc != 0) || (t->version_ == 12 && inline_tree_of_112(img));
   return t;
 }
 
@@ -302,16 +316,17 @@ std::uint32_t Pclntab::pcdata_table(const PclnFunc& f, std::uint32_t index) cons
 std::optional<std::uint64_t> Pclntab::inline_tree(const PclnFunc& f) const {
   const Layout& l = layout_;
   std::uint8_t nfuncdata = tab_[f.func + l.size - 1];
-  if (nfuncdata <= kFuncdataInlTree) return std::nullopt;
+  std::uint32_t slot = version_ == 12 ? kFuncdataInlTree112 : kFuncdataInlTree;
+  if (nfuncdata <= slot) return std::nullopt;
   std::uint64_t p = f.func + l.size + 4ull * field(f, l.fields + 24);
   if (version_ >= 118) {
     std::uint32_t off = kNoFuncdata;
-    if (!get(tab_, p + 4 * kFuncdataInlTree, off) || off == kNoFuncdata) return std::nullopt;
+    if (!get(tab_, p + 4 * slot, off) || off == kNoFuncdata) return std::nullopt;
     return gofunc_ + off;
   }
   if (ptr_ == 8 && (addr_ + p) % 8) p += 4;
   std::uint64_t tree = 0;
-  if (!word(tab_, p + ptr_ * kFuncdataInlTree, ptr_, tree) || !tree) return std::nullopt;
+  if (!word(tab_, p + ptr_ * slot, ptr_, tree) || !tree) return std::nullopt;
   return tree;
 }
 

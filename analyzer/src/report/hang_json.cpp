@@ -108,7 +108,7 @@ std::string render_hang_json(const Snapshot& s, const HangReport& h) {
                                    {"executable", s.executable}, {"total", s.threads.size()}}},
                       {"warnings", s.warnings}};
   j.update(detail::hang_json(s, h));
-  return j.dump(2) + "\n";
+  return detail::json_text(j, 2) + "\n";
 }
 
 }  // namespace threadleak

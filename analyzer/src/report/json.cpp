@@ -86,13 +86,13 @@ nlohmann::json stacks_json(const Snapshot& snap, const std::vector<Group>& group
 }  // namespace
 
 std::string render_json(const Snapshot& snap, const std::vector<Group>& groups) {
-  return stacks_json(snap, groups).dump(2) + "\n";
+  return detail::json_text(stacks_json(snap, groups), 2) + "\n";
 }
 
 std::string render_json(const Snapshot& snap, const std::vector<Group>& groups, const HangReport& h) {
   nlohmann::json j = stacks_json(snap, groups);
   j["hang"] = detail::hang_json(snap, h);
-  return j.dump(2) + "\n";
+  return detail::json_text(j, 2) + "\n";
 }
 
 std::string render_json(const Diff& d) {
@@ -113,7 +113,7 @@ std::string render_json(const Diff& d) {
     for (const Group& g : d.current_groups) groups.push_back(&g);
     j["activity"] = detail::activity_json(d.activity, groups);
   }
-  return j.dump(2) + "\n";
+  return detail::json_text(j, 2) + "\n";
 }
 
 }  // namespace threadleak

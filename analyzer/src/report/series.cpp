@@ -78,7 +78,7 @@ std::string render_json(const Series& s) {
                       {"ignored", s.ignored}, {"grew", s.grew()}, {"warnings", s.warnings},
                       {"groups", std::move(groups)}};
   if (s.activity.one_process) j["activity"] = detail::activity_json(s.activity, last_groups(s));
-  return j.dump(2) + "\n";
+  return detail::json_text(j, 2) + "\n";
 }
 
 }  // namespace threadleak

@@ -202,7 +202,7 @@ std::string to_snapshot_json(const Snapshot& s) {
   }
   json j = {{"format", kFormat}, {"version", Snapshot::kFormatVersion}, {"process", proc},
             {"frames", frames}, {"stacks", stacks}, {"threads", threads}};
-  return j.dump(1) + "\n";
+  return detail::json_text(j, 1) + "\n";
 }
 
 Snapshot from_snapshot_json(const std::string& text, const std::string& origin) {
