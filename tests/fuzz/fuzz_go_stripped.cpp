@@ -30,8 +30,9 @@ fuzz::GoBase load() {
   b.add(md.types.lo, md.types.hi - md.types.lo);
   b.add(md.pclntab, 1 << 20);
   b.add(md.data.lo, md.data.hi - md.data.lo);
-  // A PIE base: its relocation table, which GoImage applies.
-  for (const char* name : {".rela", ".rela.dyn"})
+  // A PIE base: its relocation table, which GoImage applies; the build
+  // info GoImage reads the Go version from.
+  for (const char* name : {".rela", ".rela.dyn", ".go.buildinfo"})
     if (const auto* s = b.image->section(name)) b.add(s->addr, s->size);
   return b;
 }
@@ -50,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   go.image = GoImage::from_bytes(file, why);
   if (!go.image) return 0;
   std::vector<std::string> warnings;
+  (void)go.image->go_version();
   describe_stripped(go, "fuzz", warnings);
   if (go.symbols)
     for (std::uint64_t pc = go.image->entry(); pc < go.image->entry() + 4096; pc += 97) go.symbols->lookup(pc);
