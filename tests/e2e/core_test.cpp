@@ -93,12 +93,7 @@ TEST(CoreStacks, GroupByFunctionMergesNothingHereButKeepsCounts) {
 }
 
 TEST(CoreDiff, LeakingSampleGrowsByExactlyTheNewRequests) {
-  Proc p({tl_test::sample_bin("leak"), "--requests", "3"});
-  EXPECT_EQ(p.expect("ready"), "ready 4");
-  std::string core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
-  p.send("more 5");
-  EXPECT_EQ(p.expect("ready"), "ready 9");
-  std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto [core1, core2] = tl_test::leak_cores({"--requests", "3"}, "more 5");
 
   auto j = tl_test::threadleak_json({"diff", core1, core2}, 1);
   EXPECT_TRUE(j.at("same_process"));
@@ -116,26 +111,14 @@ TEST(CoreDiff, LeakingSampleGrowsByExactlyTheNewRequests) {
 }
 
 TEST(CoreDiff, FixedSampleDoesNotGrow) {
-  Proc p({tl_test::sample_bin("leak"), "--fixed", "--requests", "3"});
-  EXPECT_EQ(p.expect("ready"), "ready 1");
-  std::string d1 = tl_test::temp_dir(), d2 = tl_test::temp_dir();
-  std::string core1 = tl_test::gcore(p.pid(), d1);
-  p.send("more 5");
-  EXPECT_EQ(p.expect("ready"), "ready 1");
-  std::string core2 = tl_test::gcore(p.pid(), d2);
+  auto [core1, core2] = tl_test::leak_cores({"--fixed", "--requests", "3"}, "more 5");
   auto j = tl_test::threadleak_json({"diff", core1, core2}, 0);
   EXPECT_EQ(j.at("grown").size(), 0u);
   EXPECT_FALSE(j.at("grew"));
 }
 
 TEST(CoreDiff, IgnoreRulesAndMinGrowth) {
-  Proc p({tl_test::sample_bin("leak"), "--requests", "1"});
-  p.expect("ready");
-  std::string d1 = tl_test::temp_dir(), d2 = tl_test::temp_dir();
-  std::string core1 = tl_test::gcore(p.pid(), d1);
-  p.send("more 2");
-  p.expect("ready");
-  std::string core2 = tl_test::gcore(p.pid(), d2);
+  auto [core1, core2] = tl_test::leak_cores({"--requests", "1"}, "more 2");
   tl_test::threadleak_json({"diff", core1, core2, "--ignore-top", "(anonymous namespace)::get_resource_b"}, 0);
   tl_test::threadleak_json({"diff", core1, core2, "--ignore-top", "(anonymous namespace)::execute"}, 1);
   tl_test::threadleak_json({"diff", core1, core2, "--ignore-any", "std::this_thread::sleep_for"}, 0);

@@ -3,8 +3,11 @@
 // file (one line: FILE:LINE: problem).
 #include <elf.h>
 
+#include <array>
+
 #include <filesystem>
 #include <fstream>
+
 
 #include <gtest/gtest.h>
 
@@ -167,37 +170,29 @@ TEST(Expect, MalformedFileIsOneLineAndExit2) {
   auto run = [&](const std::string& file) {
     return tl_test::run({tl_test::threadleak_bin(), "diff", core, core, "--expect", file});
   };
-  std::string neg = write(dir, "neg.toml", "[[group]]\nfunction = \"f\"\nmax_growth = -1\n");
-  auto r = run(neg);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "threadleak: " + neg + ":3: [[group]] max_growth: expected a whole number, 0 or more\n");
-
-  std::string key = write(dir, "key.toml", "[ignore]\ntop = [\"a\"]\nfunction = [\"b\"]\n");
-  r = run(key);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "threadleak: " + key +
-                       ":3: unknown key 'function' in [ignore] (top, any, created_by, module, groups)\n");
-
-  std::string gkey = write(dir, "gkey.toml", "[[group]]\nfunction = \"f\"\nmax = 3\n");
-  r = run(gkey);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "threadleak: " + gkey +
-                       ":3: unknown key 'max' in [[group]] (fingerprint, function, max_count, max_growth, comment)\n");
-
-  std::string badfp = write(dir, "badfp.toml", "[ignore]\ngroups = [\"2ed2\", \"xyz\"]\n");
-  r = run(badfp);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "threadleak: " + badfp +
-                       ":2: [ignore] groups: 'xyz' is not a group fingerprint (4 to 12 hex digits)\n");
-
-  std::string nolimit = write(dir, "nolimit.toml", "# known\n[[group]]\nfunction = \"f\"\n");
-  r = run(nolimit);
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(r.err, "threadleak: " + nolimit + ":2: [[group]]: give max_count or max_growth (or both)\n");
+  // Each file, and the one line it gets: FILE:LINE: problem.
+  const std::vector<std::array<std::string, 3>> cases{
+      {"neg.toml", "[[group]]\nfunction = \"f\"\nmax_growth = -1\n",
+       ":3: [[group]] max_growth: expected a whole number, 0 or more"},
+      {"key.toml", "[ignore]\ntop = [\"a\"]\nfunction = [\"b\"]\n",
+       ":3: unknown key 'function' in [ignore] (top, any, created_by, module, groups)"},
+      {"gkey.toml", "[[group]]\nfunction = \"f\"\nmax = 3\n",
+       ":3: unknown key 'max' in [[group]] (fingerprint, function, max_count, max_growth, comment)"},
+      {"badfp.toml", "[ignore]\ngroups = [\"2ed2\", \"xyz\"]\n",
+       ":2: [ignore] groups: 'xyz' is not a group fingerprint (4 to 12 hex digits)"},
+      {"nolimit.toml", "# known\n[[group]]\nfunction = \"f\"\n",
+       ":2: [[group]]: give max_count or max_growth (or both)"},
+  };
+  for (const auto& [name, text, problem] : cases) {
+    std::string file = write(dir, name, text);
+    auto r = run(file);
+    EXPECT_EQ(r.status, 2) << name;
+    EXPECT_EQ(r.out, "") << name;
+    EXPECT_EQ(r.err, "threadleak: " + file + problem + "\n");
+  }
 
   std::string syntax = write(dir, "syntax.toml", "[ignore]\ntop = [\"a\"\n");
-  r = run(syntax);
+  auto r = run(syntax);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("threadleak: " + syntax + ":", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

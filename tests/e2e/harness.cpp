@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <sstream>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -208,6 +211,55 @@ std::string gcore(pid_t pid, const std::string& dir) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(fs::exists(path)) << r.out << r.err;
   return path;
+}
+
+TwoCores leak_cores(const std::vector<std::string>& args, const std::string& then) {
+  std::vector<std::string> argv{sample_bin("leak")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Proc p(argv);
+  p.expect("ready");
+  TwoCores c;
+  c.before = gcore(p.pid(), temp_dir());
+  p.send(then);
+  p.expect("ready");
+  c.after = gcore(p.pid(), temp_dir());
+  return c;
+}
+
+std::map<int, std::vector<std::uint64_t>> eu_stack_pcs(const std::string& core, const std::string& exe) {
+  Result r = run({"eu-stack", "-i", "--core", core, "-e", exe});
+  EXPECT_TRUE(r.status == 0 || r.status == 1) << r.err;  // 1: some thread's unwind ended with an error
+  std::map<int, std::vector<std::uint64_t>> out;
+  std::istringstream in(r.out);
+  std::string line;
+  int tid = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("TID ", 0) == 0) {
+      tid = std::stoi(line.substr(4));
+      out[tid];
+    } else if (tid && line.rfind("#", 0) == 0) {
+      std::istringstream l(line);
+      std::string idx, pc;
+      l >> idx >> pc;
+      out[tid].push_back(std::stoull(pc, nullptr, 16));
+    }
+  }
+  return out;
+}
+
+std::map<int, std::vector<std::uint64_t>> snapshot_pcs(const std::string& core) {
+  Result r = run({threadleak_bin(), "snapshot", core, "-o", "-"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  std::map<int, std::vector<std::uint64_t>> out;
+  if (j.is_discarded()) return out;
+  const auto& frames = j.at("frames");
+  for (const auto& t : j.at("threads")) {
+    auto& pcs = out[t.at("tid").get<int>()];
+    for (const auto& i : j.at("stacks").at(t.at("stack").get<std::size_t>()))
+      pcs.push_back(std::stoull(frames.at(i.get<std::size_t>()).at("pc").get<std::string>(), nullptr, 16));
+  }
+  return out;
 }
 
 nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status,

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,20 @@ void expect_one_line_error(const Result& r, const std::string& input, const std:
 
 // Dumps a live process with gcore into dir; returns the core's path.
 std::string gcore(pid_t pid, const std::string& dir);
+
+// Two gcore'd cores of the leak sample (samples/cpp/leak, started with
+// `args`, e.g. {"--requests", "3"}): one when it is ready, one after the
+// stdin command `then` (e.g. "more 5") is answered.
+struct TwoCores {
+  std::string before, after;
+};
+TwoCores leak_cores(const std::vector<std::string>& args, const std::string& then);
+
+// eu-stack -i --core CORE -e EXE: each thread's pcs, innermost first
+// (inlined calls repeat their pc, as threadleak's snapshot frames do).
+std::map<int, std::vector<std::uint64_t>> eu_stack_pcs(const std::string& core, const std::string& exe);
+// `threadleak snapshot CORE`: each thread's frame pcs, innermost first.
+std::map<int, std::vector<std::uint64_t>> snapshot_pcs(const std::string& core);
 
 // `threadleak ARGS... --json`, asserting the exit status; returns the parsed JSON.
 nlohmann::json threadleak_json(const std::vector<std::string>& args, int expect_status = 0,

@@ -16,7 +16,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -27,45 +26,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Stacks = std::map<int, std::vector<std::uint64_t>>;  // tid -> pcs, innermost first
 
 constexpr const char* kMemcached = "/usr/bin/memcached";
 constexpr const char* kPython = "/usr/bin/python3";
-
-// eu-stack -i: "TID N:" then "#K  0xPC name" lines.
-Stacks eu_stack_pcs(const std::string& core, const std::string& exe) {
-  auto r = tl_test::run({"eu-stack", "-i", "--core", core, "-e", exe});
-  EXPECT_TRUE(r.status == 0 || r.status == 1) << r.err;  // 1: some unwind ended with an error
-  Stacks out;
-  std::istringstream in(r.out);
-  std::string line;
-  int tid = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("TID ", 0) == 0) {
-      tid = std::stoi(line.substr(4));
-      out[tid];
-    } else if (tid && line.rfind("#", 0) == 0) {
-      std::istringstream l(line);
-      std::string idx, pc;
-      l >> idx >> pc;
-      out[tid].push_back(std::stoull(pc, nullptr, 16));
-    }
-  }
-  return out;
-}
-
-Stacks snapshot_pcs(const std::string& core) {
-  auto r = tl_test::run({tl_test::threadleak_bin(), "snapshot", core, "-o", "-"});
-  EXPECT_EQ(r.status, 0) << r.err;
-  json j = json::parse(r.out);
-  Stacks out;
-  for (const auto& t : j.at("threads")) {
-    auto& pcs = out[t.at("tid").get<int>()];
-    for (const auto& i : j.at("stacks").at(t.at("stack").get<std::size_t>()))
-      pcs.push_back(std::stoull(j.at("frames").at(i.get<std::size_t>()).at("pc").get<std::string>(), nullptr, 16));
-  }
-  return out;
-}
 
 std::vector<std::string> functions(const json& group) {
   std::vector<std::string> out;
@@ -138,7 +101,7 @@ TEST(RealNative, MemcachedCoreFramesEqualEuStacksThreadByThread) {
   std::string dir = tl_test::temp_dir();
   auto mc = start_memcached(dir + "/mc.sock");
   std::string core = tl_test::gcore(mc->pid(), dir);
-  Stacks ours = snapshot_pcs(core), theirs = eu_stack_pcs(core, kMemcached);
+  auto ours = tl_test::snapshot_pcs(core), theirs = tl_test::eu_stack_pcs(core, kMemcached);
   ASSERT_EQ(ours.size(), 10u);
   ASSERT_EQ(theirs.size(), ours.size());
   std::size_t frames = 0;
@@ -243,7 +206,7 @@ TEST(RealNative, PythonThreadLeakGrowsByTheRequestsMade) {
   EXPECT_EQ(fns[fns.size() - 2], "start_thread");
 
   // The frames of the second core equal eu-stack's, thread by thread.
-  Stacks ours = snapshot_pcs(after), theirs = eu_stack_pcs(after, fs::canonical(kPython));
+  auto ours = tl_test::snapshot_pcs(after), theirs = tl_test::eu_stack_pcs(after, fs::canonical(kPython));
   ASSERT_EQ(ours.size(), 9u);
   for (const auto& [tid, pcs] : ours) EXPECT_EQ(pcs, theirs[tid]) << "thread " << tid;
 }

@@ -83,12 +83,7 @@ TEST(CoreFolded, ParkCoreOneLinePerStackOutermostFirst) {
 }
 
 TEST(CoreFolded, DiffFoldsTheGrowthOnly) {
-  Proc p({tl_test::sample_bin("leak"), "--requests", "3"});
-  EXPECT_EQ(p.expect("ready"), "ready 4");
-  std::string core1 = tl_test::gcore(p.pid(), tl_test::temp_dir());
-  p.send("more 5");
-  EXPECT_EQ(p.expect("ready"), "ready 9");
-  std::string core2 = tl_test::gcore(p.pid(), tl_test::temp_dir());
+  auto [core1, core2] = tl_test::leak_cores({"--requests", "3"}, "more 5");
   std::string out = tl_test::temp_dir() + "/grew.folded";
   auto r = tl_test::run({tl_test::threadleak_bin(), "diff", core1, core2, "--format", "folded", "-o", out});
   EXPECT_EQ(r.status, 1) << r.err;
