@@ -4,7 +4,6 @@
 #include <elf.h>
 
 #include <array>
-
 #include <filesystem>
 #include <fstream>
 
