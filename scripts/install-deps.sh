@@ -82,3 +82,8 @@ fetch_npm_exe @esbuild/linux-x64 0.28.2 \
 fetch_npm_exe esbuild-linux-64 0.8.36 \
   86ba6e020a4b7078985e1ac1279c7c1aa3c0c554046cff7fd57dffeae86d10ca9bf5c6d3e5e2c06da62ee81053b7b9897af3bcfbc7ec88235120484ca98e1fe7 \
   esbuild-0.8.36 esbuild-linux-64-0.8.36.tgz
+# esbuild 0.5.26 (esbuild-linux-64): built by go1.14.2, static, stripped.
+# CMake's THREADLEAK_ESBUILD_GO114 points at it.
+fetch_npm_exe esbuild-linux-64 0.5.26 \
+  ad95f0b9765e26e16801220c3a731719ee9837646b8d9ed6683b81f900a26c3e0c8dbcb2aa6669656ed9066a902f16a33bffdc25635d7dc557b4d9f41d138250 \
+  esbuild-0.5.26 esbuild-linux-64-0.5.26.tgz

@@ -426,6 +426,19 @@ TEST(Pclntab, Go115EsbuildAgreesWithItsOwnTraceback) {
   expect_traceback_frames(t, {bin, dir + "/a.js", "--serve=127.0.0.1:0"});
 }
 
+// The same table and moduledata in esbuild 0.5.26 (go1.14.2), waiting in
+// its --service mode on stdin.
+TEST(Pclntab, Go114EsbuildAgreesWithItsOwnTraceback) {
+  const std::string bin = ESBUILD_GO114_BIN;
+  if (!readable(bin)) GTEST_SKIP() << bin << " is absent";
+  Table t = open_timed(bin);
+  ASSERT_TRUE(t.tab);
+  EXPECT_EQ(t.tab->version(), 12);
+  EXPECT_EQ(t.img->go_version(), "go1.14.2");
+  EXPECT_TRUE(t.tab->inlines());
+  expect_traceback_frames(t, {bin, "--service"});
+}
+
 TEST(Pclntab, ABadHeaderIsRefusedWithAReason) {
   std::ifstream in(go_bin("park_stripped"), std::ios::binary);
   std::vector<std::uint8_t> file((std::istreambuf_iterator<char>(in)), {});
