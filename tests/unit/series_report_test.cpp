@@ -1,4 +1,5 @@
 // Series (several snapshots) and the folded/HTML renderers on hand-built snapshots.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -110,4 +111,71 @@ TEST(Json, NamesThatAreNotUtf8AreReplacedNotFatal) {
   EXPECT_FALSE(nlohmann::json::parse(d, nullptr, false).is_discarded()) << d;
   std::string file = to_snapshot_json(after);
   EXPECT_FALSE(nlohmann::json::parse(file, nullptr, false).is_discarded());
+}
+
+namespace {
+
+// The park of tl_unit::snapshot, dressed: the main thread's epoll set
+// watches a listening socket whose path needs escaping; the 6 sleepers each
+// read their own pipe and were started by a routine without a symbol; one
+// goroutine waits on a channel.
+Snapshot dressed() {
+  Snapshot s = snapshot(42, 6, 100);
+  Thread& main = s.threads[0];
+  main.syscall_name = "epoll_wait";
+  main.start_kind = "main";
+  main.descriptors = {{3, "epoll", "", std::nullopt}, {23, "unix", "stream /run/<a&b>.sock LISTEN", 3}};
+  for (int i = 3; i < 9; ++i) {
+    Thread& t = s.threads[static_cast<std::size_t>(i)];
+    t.state = State::io;
+    t.syscall_name = "read";
+    t.start_kind = "pthread";
+    t.created_by = frame("", 0x18fc0, true, "app");
+    t.descriptors = {{10 + i, "pipe", fmt::format("pipe:[{}]", 4700 + i), std::nullopt}};
+  }
+  Thread g = thread(0, State::condvar, {frame("runtime.gopark", 0x10, false), frame("main.worker", 0x20, true)});
+  g.kind = Kind::goroutine;
+  g.goid = 7;
+  g.wait_reason = "chan receive";
+  g.created_by = frame("main.main", 0x30, true);
+  g.created_by->file = "/src/main.go";
+  g.created_by->line = 12;
+  s.threads.push_back(g);
+  return s;
+}
+
+}  // namespace
+
+// The page says of each group what the text report says, in its words, escaped.
+TEST(Html, GroupsSayWhatTheyWaitOnAndWhoCreatedThemAsTheTextDoes) {
+  Snapshot s = dressed();
+  std::vector<Group> gs = group(s, {});
+  std::string page = render_html(s, gs), text = render_text(s, gs, {});
+  EXPECT_NE(page.find("id=\"summary\">9 threads, 1 goroutine in 4 groups</p>"), std::string::npos);
+  EXPECT_NE(text.find("    1 thread in epoll_wait on epoll fd 3 watching 1 fd: unix stream /run/<a&b>.sock LISTEN (fd 23)\n"),
+            std::string::npos) << text;
+  EXPECT_NE(page.find("<div class=\"waits\">1 thread in epoll_wait on epoll fd 3 watching 1 fd: unix stream "
+                      "/run/&lt;a&amp;b&gt;.sock LISTEN (fd 23)</div>"),
+            std::string::npos);
+  EXPECT_EQ(page.find("<a&b>"), std::string::npos);
+  EXPECT_NE(page.find("<p class=\"meta created-by\">the main thread</p>"), std::string::npos);
+  // 6 distinct sets: the largest 4 (ties by descriptors), then how many more, as text lists them.
+  EXPECT_NE(text.find("    6 threads in read on 6 distinct descriptor sets:\n"
+                      "      1 on pipe:[4703] (fd 13)\n      1 on pipe:[4704] (fd 14)\n"
+                      "      1 on pipe:[4705] (fd 15)\n      1 on pipe:[4706] (fd 16)\n"
+                      "      ... 2 more sets (--json lists them)\n"),
+            std::string::npos) << text;
+  EXPECT_NE(page.find("<div class=\"waits\">6 threads in read on 6 distinct descriptor sets:</div>"), std::string::npos);
+  EXPECT_NE(page.find("<ul class=\"waits\"><li>1 on pipe:[4703] (fd 13)</li><li>1 on pipe:[4704] (fd 14)</li>"
+                      "<li>1 on pipe:[4705] (fd 15)</li><li>1 on pipe:[4706] (fd 16)</li>"
+                      "<li>... 2 more sets (--json lists them)</li></ul>"),
+            std::string::npos) << page;
+  EXPECT_NE(text.find("    created by app+0x18fc0\n"), std::string::npos) << text;
+  EXPECT_NE(page.find("<p class=\"meta created-by\">created by app+0x18fc0</p>"), std::string::npos);
+  // The goroutine: its wait reason as its state, its creator with file:line.
+  EXPECT_NE(text.find("1 goroutine in state chan receive, with runtime.gopark on top of the stack: goroutines 7\n"),
+            std::string::npos) << text;
+  EXPECT_NE(page.find("<span class=\"state s-condvar\">chan receive</span>"), std::string::npos);
+  EXPECT_NE(text.find("    created by main.main at /src/main.go:12\n"), std::string::npos) << text;
+  EXPECT_NE(page.find("<p class=\"meta created-by\">created by main.main at /src/main.go:12</p>"), std::string::npos);
 }

@@ -31,11 +31,13 @@ std::string time_words(const std::vector<std::string>& from) {
 }
 
 std::string head(const ActivitySpan& s) {
-  return fmt::format("\nactivity between the captures, {}: ",
+  return fmt::format("activity between the captures, {}: ",
                      s.seconds ? duration_text(*s.seconds) + " apart" : "time between them unknown");
 }
 
-std::string counts(const Activity& a, const ActivitySpan& s, bool color) {
+}  // namespace
+
+std::string activity_counts(const Activity& a, const ActivitySpan& s, bool color) {
   std::vector<std::string> parts;
   if (a.parked)
     parts.push_back(fmt::format("{} parked{}", a.parked, s.seconds ? " >= " + duration_text(*s.seconds) : ""));
@@ -43,8 +45,6 @@ std::string counts(const Activity& a, const ActivitySpan& s, bool color) {
   if (a.woke) parts.push_back(fmt::format("{} woke", a.woke));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
-
-}  // namespace
 
 std::string duration_text(double seconds) {
   if (seconds < 1) return fmt::format("{}ms", static_cast<long>(std::floor(seconds * 1000)));
@@ -55,17 +55,31 @@ std::string duration_text(double seconds) {
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
-std::string activity_text(const ActivitySpan& span, const std::vector<const Group*>& groups, bool color) {
-  std::string times = "  times: " + time_words(span.captured_at_from);
-  if (!span.compared) return head(span) + "parked and spinning not told: " + span.not_compared + "\n" + times + "\n";
-  std::string out = head(span) + fmt::format("{} parked, {} spinning, {} woke (same TIDs)\n", span.threads.parked,
-                                             span.threads.spinning, span.threads.woke);
-  out += fmt::format("{}; CPU: {}, parked = at most {} used\n", times, cpu_words(span.cpu_from),
+std::string activity_head(const ActivitySpan& span) {
+  if (!span.compared) return head(span) + "parked and spinning not told: " + span.not_compared;
+  return head(span) + fmt::format("{} parked, {} spinning, {} woke (same TIDs)", span.threads.parked,
+                                  span.threads.spinning, span.threads.woke);
+}
+
+std::string activity_times(const ActivitySpan& span) {
+  std::string times = "times: " + time_words(span.captured_at_from);
+  if (!span.compared) return times;
+  return fmt::format("{}; CPU: {}, parked = at most {} used", times, cpu_words(span.cpu_from),
                      duration_text(static_cast<double>(span.tolerance_ns) / 1e9));
+}
+
+std::string activity_group_line(const Group& g, const ActivitySpan& span, bool color) {
+  if (!g.activity || g.activity->total() == 0) return "";
+  return fmt::format("{} in state {} in {}: {}", plural(g.count(), "thread"), state_label(g.state, g.syscall_name),
+                     group_title(g), activity_counts(*g.activity, span, color));
+}
+
+std::string activity_text(const ActivitySpan& span, const std::vector<const Group*>& groups, bool color) {
+  std::string out = "\n" + activity_head(span) + "\n  " + activity_times(span) + "\n";
+  if (!span.compared) return out;
   for (const Group* g : groups) {
-    if (!g->activity || g->activity->total() == 0) continue;
-    out += fmt::format("  {} in state {} in {}: {}\n", plural(g->count(), "thread"),
-                       state_label(g->state, g->syscall_name), group_title(*g), counts(*g->activity, span, color));
+    std::string line = activity_group_line(*g, span, color);
+    if (!line.empty()) out += "  " + line + "\n";
   }
   return out;
 }

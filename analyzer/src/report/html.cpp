@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "report/flame.hpp"
+#include "report/group_words.hpp"
 #include "report/html_page.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"
@@ -30,18 +31,9 @@ std::string id_text(const std::vector<std::int64_t>& ids) { return detail::id_li
 struct Change {
   const char* kind = "";  // "", "grew", "shrank", "gone"
   std::size_t baseline = 0, current = 0, growth = 0;
+  const ActivitySpan* span = nullptr;  // a diff of one process whose CPU times were compared
+  const std::vector<std::int64_t>* new_members = nullptr;  // grown, same process: its new TIDs
 };
-
-// Under the stack: what started the group's threads (Go's "created by").
-std::string created_by_html(const Group& g) {
-  if (g.created_by && !g.created_by->function.empty())
-    return fmt::format("<p class=\"meta\">created by {}{}</p>", html_escape(g.created_by->function.str()),
-                       g.start_kind == "std::thread" ? " via std::thread" : "");
-  if (g.kind == Kind::thread && g.start_kind == "main") return "<p class=\"meta\">the main thread</p>";
-  if (g.kind == Kind::thread && g.start_kind == "not-pthread")
-    return "<p class=\"meta\">not created by pthread_create</p>";
-  return "";
-}
 
 std::string group_rows(const Group& g, const Change& c) {
   std::string label = detail::state_label(g.state, g.syscall_name);
@@ -55,12 +47,15 @@ std::string group_rows(const Group& g, const Change& c) {
     count = fmt::format("{} &rarr; {}", c.baseline, c.current);
     if (c.growth) count += fmt::format(" (+{})", c.growth);
   }
+  std::string facts = detail::waits_on_head(g) + (c.span ? detail::group_activity(g, *c.span) : "");
   return fmt::format(
       "<tbody {}>\n<tr class=\"head\"><td><button class=\"toggle\" aria-expanded=\"false\">&#9656;</button></td>"
-      "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{} <span class=\"fp\">{}</span></td>"
+      "<td class=\"count\">{}</td><td><span class=\"state {}\">{}</span></td><td class=\"fn\">{} <span class=\"fp\">{}</span>{}</td>"
       "<td class=\"tids\">{}</td></tr>\n<tr class=\"stack\" hidden><td></td><td colspan=\"4\">{}</td></tr>\n</tbody>\n",
-      attrs, count, detail::state_class(g.state), html_escape(label), html_escape(title), g.fingerprint, id_text(g.members),
-      stack_list(g.frames) + created_by_html(g));
+      attrs, count, detail::state_class(g.state), html_escape(detail::group_state_label(g)), html_escape(title),
+      g.fingerprint, facts,
+      c.new_members && !c.new_members->empty() ? "new: " + id_text(*c.new_members) : id_text(g.members),
+      detail::group_details(g, stack_list(g.frames)));
 }
 
 std::string table(const std::string& id, const std::string& rows) {
@@ -99,7 +94,11 @@ std::string detail::icicle_block(const std::vector<Group>& groups, const std::se
 }
 
 std::string render_html(const Snapshot& snap, const std::vector<Group>& groups) {
-  std::string summary = fmt::format("{} in {}", plural(snap.threads.size(), "thread"), plural(groups.size(), "group"));
+  std::size_t goroutines = 0;
+  for (const Thread& t : snap.threads) goroutines += t.kind == Kind::goroutine;
+  std::string what = plural(snap.threads.size() - goroutines, "thread");
+  if (goroutines) what += ", " + plural(goroutines, "goroutine");
+  std::string summary = fmt::format("{} in {}", what, plural(groups.size(), "group"));
   return page_head("threadleak stacks: " + snap.origin) + "<body data-kind=\"stacks\">\n" +
          snapshot_header(snap, summary) + detail::groups_section(groups) + page_tail();
 }
@@ -116,14 +115,16 @@ std::string render_html(const Diff& d) {
   for (const auto& e : d.shrunk) shrank[e.group.signature] = &e;
   std::string rows;
   std::set<std::string> marked, shown;
+  const ActivitySpan* span = d.activity.compared ? &d.activity : nullptr;
   for (const auto& e : d.grown) {
-    rows += group_rows(e.group, {"grew", e.baseline, e.current, detail::growth(d, e)});
+    rows += group_rows(e.group, {"grew", e.baseline, e.current, detail::growth(d, e), span, &e.new_members});
     marked.insert(e.group.signature);
   }
   for (const Group& g : current_groups) {
     if (grew.count(g.signature)) continue;
     auto it = shrank.find(g.signature);
-    rows += it == shrank.end() ? group_rows(g, {}) : group_rows(g, {"shrank", it->second->baseline, g.count(), 0});
+    rows += it == shrank.end() ? group_rows(g, {"", 0, 0, 0, span})
+                               : group_rows(g, {"shrank", it->second->baseline, g.count(), 0, span});
     shown.insert(g.signature);
   }
   for (const auto& e : d.shrunk)
@@ -133,10 +134,13 @@ std::string render_html(const Diff& d) {
                              d.baseline_total, d.current_total, d.same_process ? ", same process: new TIDs counted" : "")
                : fmt::format("no group grew ({} -> {} threads)", d.baseline_total, d.current_total);
   if (d.ignored) summary += fmt::format("; {} ignored", plural(d.ignored, "thread"));
+  std::vector<const Group*> in_order;
+  for (const Group& g : current_groups) in_order.push_back(&g);
   return page_head("threadleak diff: " + current.origin) +
          fmt::format("<body data-kind=\"diff\" data-grew=\"{}\">\n", d.grew() ? 1 : 0) +
-         snapshot_header(current, summary) + "<section>\n<h2>Groups (grown first)</h2>\n" +
-         table("groups", rows) + "</section>\n" + icicle_section(current_groups, marked) + page_tail();
+         snapshot_header(current, summary, detail::activity_summary(d.activity)) + "<section>\n<h2>Groups (grown first)</h2>\n" +
+         table("groups", rows) + "</section>\n" + detail::activity_section(d.activity, in_order) +
+         icicle_section(current_groups, marked) + page_tail();
 }
 
 }  // namespace threadleak

@@ -21,6 +21,10 @@ td.count, th.count { text-align: right; white-space: nowrap; font-variant-numeri
 td.fn { word-break: break-all; }
 td.fn .fp { color: var(--muted); font-size: 12px; }
 td.tids { color: var(--muted); font-size: 12px; }
+td.fn .waits, td.fn .activity { font-size: 12px; color: var(--muted); word-break: break-word; }
+ul.waits { margin: 0 0 4px; padding-left: 2.5em; font: 12px ui-monospace, "DejaVu Sans Mono", Menlo, monospace; color: var(--muted); }
+.spinning, td.fn .activity.spinning, ul.activity li.spinning { color: var(--grew-edge); font-weight: 600; }
+ul.activity { margin: 2px 0; padding-left: 2em; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 12px; }
 tr.head { cursor: pointer; }
 tr.head:hover { background: #f5f7fa; }
 tbody.grew tr.head { background: var(--grew); }

@@ -4,6 +4,7 @@
 
 #include "report/activity.hpp"
 #include "report/color.hpp"
+#include "report/group_words.hpp"
 #include "report/json_model.hpp"
 #include "report/names.hpp"
 #include "threadleak/threadleak.hpp"
@@ -28,12 +29,7 @@ std::string frame_line(std::size_t i, const Frame& f, bool first_own, bool color
 using detail::plural;
 
 std::string label(const Group& g, bool color = false) {
-  std::string l = g.kind == Kind::goroutine ? g.wait_reason : detail::state_label(g.state, g.syscall_name);
-  return detail::paint(l, detail::state_paint(g.state), color);
-}
-
-std::string where(const Frame& f) {
-  return f.file.empty() ? std::string() : fmt::format(" at {}:{}", f.file, f.line);
+  return detail::paint(detail::group_state_label(g), detail::state_paint(g.state), color);
 }
 
 // goleak's words: "N goroutines in state sleep, with time.Sleep on top of the stack".
@@ -46,37 +42,17 @@ std::string goroutine_head(const Group& g, std::size_t n, const std::string& ids
   return plural(n, "goroutine") + " " + goroutine_tail(g, ids, color);
 }
 
-std::string function_name(const Frame& f) {
-  return f.function.empty() ? fmt::format("{}+{:#x}", f.module.empty() ? "??" : f.module.str(), f.rel_pc)
-                            : f.function.str();
-}
-
-// Go's "created by" line; OS threads: their start routine, or what they are.
+// "    created by ..." (report/group_words.cpp).
 std::string created_by(const Group& g) {
-  std::string module = g.created_by && !g.created_by->module.empty() && !g.created_by->function.empty()
-                           ? fmt::format(" [{}]", g.created_by->module) : "";
-  if (g.kind == Kind::thread && g.start_kind == "main") return "    the main thread\n";
-  if (g.kind == Kind::thread && g.start_kind == "not-pthread")
-    return "    not created by pthread_create (no glibc thread descriptor)\n";
-  if (!g.created_by) return "";
-  std::string via = g.start_kind == "std::thread" ? " via std::thread" : "";
-  return fmt::format("    created by {}{}{}{}\n", function_name(*g.created_by), via, where(*g.created_by),
-                     g.kind == Kind::thread ? module : "");
+  std::string s = detail::created_by_text(g);
+  return s.empty() ? s : "    " + s + "\n";
 }
 
-// "    12 threads in recvfrom on tcp A -> B ESTABLISHED (fd 5)"; members
-// waiting on different descriptors: one line per distinct set, largest first.
+// "    12 threads in recvfrom on tcp A -> B ESTABLISHED (fd 5)", the sets
+// indented under it (report/group_words.cpp).
 std::string waits_on_text(const Group& g) {
-  constexpr std::size_t kMaxSets = 4;
-  if (g.waits_on.empty()) return "";
-  std::size_t n = 0;
-  for (const DescriptorWait& w : g.waits_on) n += w.members.size();
-  std::string head = fmt::format("    {} in {} on ", plural(n, "thread"), g.syscall_name);
-  if (g.waits_on.size() == 1) return head + detail::descriptors_text(g.waits_on[0].descriptors) + "\n";
-  std::string s = head + fmt::format("{} distinct descriptor sets:\n", g.waits_on.size());
-  for (std::size_t i = 0; i < g.waits_on.size() && i < kMaxSets; ++i)
-    s += fmt::format("      {} on {}\n", g.waits_on[i].members.size(), detail::descriptors_text(g.waits_on[i].descriptors));
-  if (g.waits_on.size() > kMaxSets) s += fmt::format("      ... {} more sets (--json lists them)\n", g.waits_on.size() - kMaxSets);
+  std::string s;
+  for (const std::string& line : detail::waits_on_lines(g)) s += (s.empty() ? "    " : "      ") + line + "\n";
   return s;
 }
 
