@@ -39,7 +39,9 @@ json fd(const std::string& n, const std::string& kind, const std::string& descri
 
 // The other end of a socket, held by fd `peer_fd` of the sample itself.
 json to_self(json d, int pid, const std::string& peer_fd) {
-  d["peers"] = json::array({{{"pid", pid}, {"comm", "io_wait"}, {"fd", std::stoi(peer_fd)}}});
+  json one = {{"pid", pid}, {"comm", "io_wait"}, {"fd", std::stoi(peer_fd)}};
+  d["peers"] = json::array();
+  d["peers"].push_back(one);
   return d;
 }
 

@@ -67,7 +67,10 @@ void wait_in_syscall(pid_t pid, long nr) {
 constexpr long kRecvfrom = 45;
 
 json peer(pid_t pid, const std::string& comm, int fd) {
-  return json::array({{{"pid", pid}, {"comm", comm}, {"fd", fd}}});
+  json one = {{"pid", pid}, {"comm", comm}, {"fd", fd}};
+  json all = json::array();
+  all.push_back(one);
+  return all;
 }
 
 // Every descriptor of every group's waits_on.
@@ -79,9 +82,10 @@ std::vector<json> all_descriptors(const json& stacks) {
   return out;
 }
 
-const json* descriptor_with_fd(const std::vector<json>& ds, int fd) {
+// The descriptor of `fd` (a copy), null when none is listed.
+json descriptor_with_fd(const std::vector<json>& ds, int fd) {
   for (const json& d : ds)
-    if (d.at("fd") == fd) return &d;
+    if (d.at("fd") == fd) return d;
   return nullptr;
 }
 
@@ -117,11 +121,11 @@ TEST(SocketPeers, UnixSocketpairNamesTheChildProcess) {
   std::string path = tl_test::save_json(dir, "stacks.json", {"stacks", "--pid", std::to_string(p.pid())}, 0);
   tl_test::expect_valid({path});
   json j = tl_test::read_json(path);
-  const json* d = descriptor_with_fd(all_descriptors(j), fd);
-  ASSERT_NE(d, nullptr) << j.dump(1);
-  EXPECT_EQ(d->at("kind"), "unix");
-  EXPECT_EQ(d->at("description"), "stream unnamed CONNECTED");
-  EXPECT_EQ(d->at("peers"), peer(child, "io_wait_peer", child_fd));
+  json d = descriptor_with_fd(all_descriptors(j), fd);
+  ASSERT_FALSE(d.is_null()) << j.dump(1);
+  EXPECT_EQ(d.at("kind"), "unix");
+  EXPECT_EQ(d.at("description"), "stream unnamed CONNECTED");
+  EXPECT_EQ(d.at("peers"), peer(child, "io_wait_peer", child_fd));
 
   auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", "--pid", std::to_string(p.pid())});
   ASSERT_EQ(r.status, 0) << r.err;
@@ -133,9 +137,9 @@ TEST(SocketPeers, UnixSocketpairNamesTheChildProcess) {
   std::string snap = tl_test::save_snapshot(dir, "snap.json", {"--pid", std::to_string(p.pid())});
   tl_test::expect_valid({snap});
   json again = tl_test::threadleak_json({"stacks", snap});
-  const json* kept = descriptor_with_fd(all_descriptors(again), fd);
-  ASSERT_NE(kept, nullptr);
-  EXPECT_EQ(kept->at("peers"), peer(child, "io_wait_peer", child_fd));
+  json kept = descriptor_with_fd(all_descriptors(again), fd);
+  ASSERT_FALSE(kept.is_null());
+  EXPECT_EQ(kept.at("peers"), peer(child, "io_wait_peer", child_fd));
   auto text = tl_test::run({tl_test::threadleak_bin(), "stacks", snap});
   EXPECT_NE(text.out.find(line), std::string::npos) << text.out;
   std::string why;
@@ -154,9 +158,9 @@ TEST(SocketPeers, PeerProcessGoneNamesNoOne) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.err, "");
   json j = json::parse(r.out);
-  const json* d = descriptor_with_fd(all_descriptors(j), fd);
-  ASSERT_NE(d, nullptr);
-  EXPECT_EQ(*d, json({{"fd", fd}, {"kind", "unix"}, {"description", "stream unnamed CONNECTED"}}));
+  json d = descriptor_with_fd(all_descriptors(j), fd);
+  ASSERT_FALSE(d.is_null());
+  EXPECT_EQ(d, json({{"fd", fd}, {"kind", "unix"}, {"description", "stream unnamed CONNECTED"}}));
   auto text = tl_test::run({tl_test::threadleak_bin(), "stacks", "--pid", std::to_string(p.pid())});
   EXPECT_NE(text.out.find("    1 thread in read on unix stream unnamed CONNECTED (fd " + v[0] + ")\n"),
             std::string::npos)
@@ -190,9 +194,9 @@ TEST(SocketPeers, MemcachedAndItsPythonClientNameEachOther) {
   int mc_fd = *added.begin();
 
   json j = tl_test::threadleak_json({"stacks", "--pid", std::to_string(client->pid())});
-  const json* d = descriptor_with_fd(all_descriptors(j), client_fd);
-  ASSERT_NE(d, nullptr) << j.dump(1);
-  EXPECT_EQ(d->at("peers"), peer(mc.pid(), "memcached", mc_fd));
+  json d = descriptor_with_fd(all_descriptors(j), client_fd);
+  ASSERT_FALSE(d.is_null()) << j.dump(1);
+  EXPECT_EQ(d.at("peers"), peer(mc.pid(), "memcached", mc_fd));
   auto r = tl_test::run({tl_test::threadleak_bin(), "stacks", "--pid", std::to_string(client->pid())});
   std::string line = "    1 thread in recvfrom on unix stream unnamed CONNECTED (fd " + std::to_string(client_fd) +
                      ") to pid " + std::to_string(mc.pid()) + " (memcached) fd " + std::to_string(mc_fd) + "\n";
@@ -201,18 +205,15 @@ TEST(SocketPeers, MemcachedAndItsPythonClientNameEachOther) {
   // The worker that serves it waits in epoll_wait on a set watching that
   // connection (accepted ends carry the listener's path).
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  const json* served = nullptr;
-  json m;
-  std::vector<json> ds;
-  while (!served && std::chrono::steady_clock::now() < deadline) {   // until the worker has added it
+  json served, m;
+  while (served.is_null() && std::chrono::steady_clock::now() < deadline) {   // until the worker has added it
     m = tl_test::threadleak_json({"stacks", "--pid", std::to_string(mc.pid())});
-    ds = all_descriptors(m);
-    served = descriptor_with_fd(ds, mc_fd);
+    served = descriptor_with_fd(all_descriptors(m), mc_fd);
   }
-  ASSERT_NE(served, nullptr) << m.dump(1);
-  EXPECT_EQ(served->at("description"), "stream " + sock + " CONNECTED");
-  EXPECT_TRUE(served->contains("watched_by"));
-  EXPECT_EQ(served->at("peers"), peer(client->pid(), "python3", client_fd));
+  ASSERT_FALSE(served.is_null()) << m.dump(1);
+  EXPECT_EQ(served.at("description"), "stream " + sock + " CONNECTED");
+  EXPECT_TRUE(served.contains("watched_by"));
+  EXPECT_EQ(served.at("peers"), peer(client->pid(), "python3", client_fd));
   std::string why;
   EXPECT_TRUE(tl_test::all_threads_running_untraced(mc.pid(), &why)) << why;
 }
@@ -239,9 +240,9 @@ void tcp_case(const std::string& server_host, const std::string& client_host, co
   std::string path = tl_test::save_json(dir, "stacks.json", {"stacks", "--pid", std::to_string(client->pid())}, 0);
   tl_test::expect_valid({path});
   json j = tl_test::read_json(path);
-  const json* d = descriptor_with_fd(all_descriptors(j), client_fd);
-  ASSERT_NE(d, nullptr) << j.dump(1);
-  EXPECT_EQ(d->at("peers"), peer(server.pid(), "python3", server_fd)) << d->dump();
+  json d = descriptor_with_fd(all_descriptors(j), client_fd);
+  ASSERT_FALSE(d.is_null()) << j.dump(1);
+  EXPECT_EQ(d.at("peers"), peer(server.pid(), "python3", server_fd)) << d.dump();
   bool v6 = client_host.find(':') != std::string::npos;
   std::string ep = v6 ? "[" + client_host + "]:" : client_host + ":";
   std::string line = "    1 thread in recvfrom on tcp" + std::string(v6 ? "6 " : " ") + ep + w.at(2) + " -> " + ep +
