@@ -6,7 +6,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <gtest/gtest.h>
 
@@ -130,4 +133,27 @@ TEST(SocketPeers, SocketpairPeerAndHolder) {
   EXPECT_EQ(td::socket_holders({b.st_ino}).count(b.st_ino), 0u);   // closed: no holder, no error
   ::close(sp[0]);
   ::close(listener);
+}
+
+// Many sockets at once: the dump path (more than 16) and the single
+// requests agree with fstat on both ends.
+TEST(SocketPeers, ManySocketpairsByDump) {
+  for (int n : {3, 40}) {
+    std::vector<std::array<int, 2>> pairs(static_cast<std::size_t>(n));
+    std::unordered_set<std::uint64_t> inodes;
+    std::unordered_map<std::uint64_t, std::uint64_t> expected;
+    for (auto& p : pairs) {
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, p.data()), 0);
+      struct stat a{}, b{};
+      ::fstat(p[0], &a);
+      ::fstat(p[1], &b);
+      inodes.insert(a.st_ino);
+      expected[a.st_ino] = b.st_ino;
+    }
+    EXPECT_EQ(td::unix_peer_inodes(inodes), expected) << n;
+    for (auto& p : pairs) {
+      ::close(p[0]);
+      ::close(p[1]);
+    }
+  }
 }

@@ -38,6 +38,7 @@ namespace threadleak::detail {
 namespace {
 
 constexpr std::size_t kMaxPeerLookups = 65536;   // distinct sockets per capture
+constexpr std::size_t kDumpAbove = 16;           // UNIX sockets: one request each up to this many, else a dump
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
@@ -54,26 +55,52 @@ class UnixDiag {
 
   std::uint64_t peer(std::uint64_t inode) {
     if (!fd_ || inode == 0 || inode > UINT32_MAX) return 0;   // udiag_ino is 32 bits, as are sockfs inodes
+    if (!send(static_cast<std::uint32_t>(inode), NLM_F_REQUEST)) return 0;
+    return read_reply(seq_, inode);
+  }
+
+  // The peers of all `inodes` at once, from one dump of every UNIX socket
+  // of the namespace: the kernel finds a socket by inode by walking all of
+  // them, so many single requests cost more than one dump.
+  std::unordered_map<std::uint64_t, std::uint64_t> peers(const std::unordered_set<std::uint64_t>& inodes) {
+    std::unordered_map<std::uint64_t, std::uint64_t> out;
+    if (!fd_ || !send(0, NLM_F_REQUEST | NLM_F_DUMP)) return out;
+    alignas(nlmsghdr) static thread_local char buf[32768];
+    for (;;) {
+      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      int len = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_seq != seq_) continue;
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return out;
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) continue;
+        std::uint32_t ino = static_cast<const unix_diag_msg*>(NLMSG_DATA(h))->udiag_ino;
+        if (inodes.count(ino))
+          if (std::uint64_t p = peer_attribute(h, ino)) out[ino] = p;
+      }
+    }
+  }
+
+ private:
+  bool send(std::uint32_t inode, std::uint16_t flags) {
     struct {
       nlmsghdr head;
       unix_diag_req req;
     } msg{};
     msg.head.nlmsg_len = sizeof msg;
     msg.head.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.head.nlmsg_flags = NLM_F_REQUEST;
+    msg.head.nlmsg_flags = flags;
     msg.head.nlmsg_seq = ++seq_;
     msg.req.sdiag_family = AF_UNIX;
     msg.req.udiag_states = ~0u;
-    msg.req.udiag_ino = static_cast<std::uint32_t>(inode);
+    msg.req.udiag_ino = inode;
     msg.req.udiag_show = UDIAG_SHOW_PEER;
     msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;   // INET_DIAG_NOCOOKIE
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd_.get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return 0;
-    return read_reply(msg.head.nlmsg_seq, inode);
+    return ::sendto(fd_.get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) >= 0;
   }
 
- private:
   // The reply to request `seq`: one SOCK_DIAG_BY_FAMILY message, or an
   // NLMSG_ERROR (ENOENT: not in this namespace, or gone).
   std::uint64_t read_reply(std::uint32_t seq, std::uint64_t inode) {
@@ -153,6 +180,15 @@ void scan_process(const char* pid, const std::unordered_set<std::uint64_t>& inod
 
 std::uint64_t unix_peer_inode(std::uint64_t inode) { return UnixDiag().peer(inode); }
 
+std::unordered_map<std::uint64_t, std::uint64_t> unix_peer_inodes(const std::unordered_set<std::uint64_t>& inodes) {
+  UnixDiag diag;
+  if (inodes.size() > kDumpAbove) return diag.peers(inodes);
+  std::unordered_map<std::uint64_t, std::uint64_t> out;
+  for (std::uint64_t ino : inodes)
+    if (std::uint64_t p = diag.peer(ino)) out[ino] = p;
+  return out;
+}
+
 std::unordered_map<std::uint64_t, std::vector<SocketPeer>> socket_holders(
     const std::unordered_set<std::uint64_t>& inodes, std::size_t max_each) {
   std::unordered_map<std::uint64_t, std::vector<SocketPeer>> out;
@@ -170,15 +206,16 @@ std::unordered_map<std::uint64_t, std::vector<SocketPeer>> socket_holders(
 void find_socket_peers(Snapshot& snap, SocketWaits& waits) {
   if (waits.sockets.empty() || !waits.net) return;
   // The peer inode of each distinct waited socket.
-  UnixDiag diag;
   std::unordered_map<std::uint64_t, std::uint64_t> peer_of;
+  std::unordered_set<std::uint64_t> unix;
   for (const SocketWaits::Socket& s : waits.sockets) {
     auto [it, fresh] = peer_of.try_emplace(s.inode, 0);
     if (!fresh || peer_of.size() > kMaxPeerLookups) continue;
     const std::string& kind = snap.threads[s.thread].descriptors[s.descriptor].kind;
-    if (kind == "unix") it->second = diag.peer(s.inode);
+    if (kind == "unix") unix.insert(s.inode);
     else if (kind != "socket") it->second = waits.net->inet_peer(s.inode);
   }
+  for (const auto& [ino, peer] : unix_peer_inodes(unix)) peer_of[ino] = peer;
   std::unordered_set<std::uint64_t> wanted;
   for (const auto& [ino, peer] : peer_of)
     if (peer) wanted.insert(peer);

@@ -27,6 +27,10 @@ void find_socket_peers(Snapshot& snap, SocketWaits& waits);
 // NETLINK_SOCK_DIAG query in threadleak's own network namespace; 0 when it
 // has none (a listener, unconnected) or is not found (exposed for tests).
 std::uint64_t unix_peer_inode(std::uint64_t inode);
+// The same for many sockets: the ones with a peer, mapped to it. Up to 16
+// by single requests, more by one dump of all UNIX sockets (the kernel
+// walks every socket to find one by inode).
+std::unordered_map<std::uint64_t, std::uint64_t> unix_peer_inodes(const std::unordered_set<std::uint64_t>& inodes);
 
 // The processes holding each of `inodes` (by pid, then fd; at most
 // `max_each` per inode), from one pass over /proc/*/fd (exposed for tests).
