@@ -16,6 +16,7 @@
 #include "source/debugger_feed.hpp"
 #include "source/descriptors.hpp"
 #include "source/open.hpp"
+#include "source/socket_peers.hpp"
 #include "source/thread_start.hpp"
 #include "source/wait_targets.hpp"
 #include "symbol_preload.hpp"
@@ -188,8 +189,10 @@ Snapshot analyze_target(Target& t, const CaptureOptions& opts) {
   timer.mark("goroutines");
   find_wait_targets(t, s);
   timer.mark("wait targets");
-  find_descriptors(t, s);   // a live process is running again by now: /proc is read after the thaw
+  SocketWaits sockets = find_descriptors(t, s);   // a live process is running again by now: /proc is read after the thaw
   timer.mark("descriptors");
+  find_socket_peers(s, sockets);
+  timer.mark("socket peers");
   add_thread_starts(t, s, sym, peek);
   timer.mark("thread starts");
   for (std::string& w : take_debuginfod_warnings()) t.warnings.push_back(std::move(w));

@@ -78,8 +78,10 @@ std::string grouping_key(const Thread& t, GroupBy by) {
 // Group::waits_on; `index` finds it by group and descriptor set.
 void add_wait(Group& g, const Thread& t, std::unordered_map<std::string, std::size_t>& index) {
   std::string key = fmt::format("{}", fmt::ptr(&g));
-  for (const Descriptor& d : t.descriptors)
+  for (const Descriptor& d : t.descriptors) {
     fmt::format_to(std::back_inserter(key), "\n{}\t{}\t{}\t{}", d.fd, d.kind, d.description, d.watched_by.value_or(-1));
+    for (const SocketPeer& p : d.peers) fmt::format_to(std::back_inserter(key), "\t{}/{}", p.pid, p.fd);
+  }
   auto [it, fresh] = index.try_emplace(std::move(key), g.waits_on.size());
   if (fresh) g.waits_on.push_back({t.descriptors, {}});
   g.waits_on[it->second].members.push_back(t.member_id());

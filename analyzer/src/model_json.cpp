@@ -11,6 +11,12 @@ std::string state_label(State s, const std::string& syscall_name) {
   return to_string(s);
 }
 
+nlohmann::json peers_json(const std::vector<SocketPeer>& peers) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const SocketPeer& p : peers) j.push_back({{"pid", p.pid}, {"comm", p.comm}, {"fd", p.fd}});
+  return j;
+}
+
 nlohmann::json frame_json(const Frame& f) {
   nlohmann::json j = {{"pc", fmt::format("{:#x}", f.pc)},
                       {"rel_pc", fmt::format("{:#x}", f.rel_pc)},

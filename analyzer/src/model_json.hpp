@@ -20,6 +20,8 @@ std::string state_label(State s, const std::string& syscall_name);
 std::string json_text(const nlohmann::json& j, int indent);
 nlohmann::json frame_json(const Frame& f);
 nlohmann::json frames_json(const std::vector<Frame>& frames);
+// A descriptor's peers: [{pid, comm, fd}, ...].
+nlohmann::json peers_json(const std::vector<SocketPeer>& peers);
 // "0x1f" -> 31; throws std::invalid_argument (or a json exception) else.
 std::uint64_t hex_from_json(const nlohmann::json& v);
 // The inverse of frame_json; throws nlohmann::json::exception or

@@ -10,23 +10,32 @@
 //   wait_epoll   epoll_wait() on an epoll set of a pipe and a UDP socket
 //   wait_poll    poll() on a pipe and the client end of the UNIX socket
 //   wait_select  select() on a pipe
+//   wait_peer    with --peer-child: read() on a UNIX socketpair whose other
+//                end a forked child ("io_wait_peer") holds, alone
+//   wait_orphan  with --peer-gone: read() on a UNIX socketpair whose other
+//                end a forked child held and, before exiting, sent over
+//                another socket that no one reads: its peer is alive, in
+//                flight, held by no process
 // The main thread reads stdin. Nothing is ever sent, so every thread stays.
 //
-//   io_wait [--recv N] [--conns N]
+//   io_wait [--recv N] [--conns N] [--peer-child 1] [--peer-gone 1]
 // prints one line, "ready" and then NAME=VALUE pairs: the fds, the ports
 // and the pipe inodes a resolution must find (see tests/e2e/io_wait_test.cpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -72,6 +81,18 @@ __attribute__((noinline)) void wait_recv(int fd) { recv_one(fd); }
 __attribute__((noinline)) void wait_conn(int fd) { recv_one(fd); }
 
 __attribute__((noinline)) void wait_unix(int fd) { recv_one(fd); }
+
+__attribute__((noinline)) void wait_peer(int fd) {
+  g_blocked.add(sample::gettid());
+  char c;
+  g_sink = retry([&] { return ::read(fd, &c, 1); });
+}
+
+__attribute__((noinline)) void wait_orphan(int fd) {
+  g_blocked.add(sample::gettid());
+  char c;
+  g_sink = retry([&] { return ::read(fd, &c, 1); });
+}
 
 __attribute__((noinline)) void wait_accept(int fd) {
   g_blocked.add(sample::gettid());
@@ -150,6 +171,59 @@ std::pair<int, int> unix_pair(const std::string& name) {
   return {client, server};
 }
 
+std::array<int, 2> make_socketpair() {
+  std::array<int, 2> p{};
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, p.data()) != 0) die("socketpair");
+  return p;
+}
+
+// --peer-child: a child process named io_wait_peer holds end [1] and
+// nothing else of ours; it dies with us. Returns {our end, child pid, the
+// child's fd}.
+std::array<int, 3> peer_child() {
+  auto sp = make_socketpair();
+  pid_t child = ::fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_NAME, "io_wait_peer");
+    ::close(sp[0]);
+    for (;;) ::pause();
+  }
+  ::close(sp[1]);
+  return {sp[0], child, sp[1]};
+}
+
+// --peer-gone: a child sends end [1] over a carrier socketpair whose
+// receiving end we keep and never read, then exits. Returns {our end, the
+// carrier's end, the exited child's pid}.
+std::array<int, 3> peer_gone() {
+  auto sp = make_socketpair(), carrier = make_socketpair();
+  pid_t child = ::fork();
+  if (child < 0) die("fork");
+  if (child == 0) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &sp[1], sizeof(int));
+    ::_exit(::sendmsg(carrier[0], &msg, 0) == 1 ? 0 : 1);
+  }
+  int status = 0;
+  if (::waitpid(child, &status, 0) != child || status != 0) die("peer-gone child");
+  ::close(sp[1]);
+  ::close(carrier[0]);
+  return {sp[0], carrier[1], child};
+}
+
 std::array<int, 2> make_pipe() {
   std::array<int, 2> p{};
   if (::pipe(p.data()) != 0) die("pipe");
@@ -160,10 +234,18 @@ std::array<int, 2> make_pipe() {
 
 int main(int argc, char** argv) {
   int recv_threads = 1, conns = 0;
+  bool with_peer = false, with_gone = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--recv") recv_threads = std::atoi(argv[i + 1]);
     if (std::string(argv[i]) == "--conns") conns = std::atoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--peer-child") with_peer = std::atoi(argv[i + 1]) != 0;
+    if (std::string(argv[i]) == "--peer-gone") with_gone = std::atoi(argv[i + 1]) != 0;
   }
+  // The children first, so that they inherit none of the other sockets.
+  std::array<int, 3> peer{-1, 0, -1};
+  std::array<int, 3> gone{-1, -1, 0};
+  if (with_peer) peer = peer_child();
+  if (with_gone) gone = peer_gone();
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;   // two descriptors per connection
@@ -190,6 +272,8 @@ int main(int argc, char** argv) {
   threads.emplace_back(wait_epoll, epfd);
   threads.emplace_back(wait_poll, poll_pipe[0], unix_client);
   threads.emplace_back(wait_select, select_pipe[0]);
+  if (with_peer) threads.emplace_back(wait_peer, peer[0]);
+  if (with_gone) threads.emplace_back(wait_orphan, gone[0]);
   for (int i = 0; i < conns; ++i) {
     int fd = connected_tcp(listener);
     if (::accept(listener, nullptr, nullptr) < 0) die("accept");
@@ -202,7 +286,9 @@ int main(int argc, char** argv) {
         << ":" << port(listener) << " unix=" << unix_server << ":@" << unix_name << " accept=" << acceptor
         << ":" << port(acceptor) << " epoll=" << epfd << ":" << epoll_pipe[0] << ":" << inode(epoll_pipe[0])
         << ":" << udp << ":" << port(udp) << " poll=" << poll_pipe[0] << ":" << inode(poll_pipe[0]) << ":"
-        << unix_client << " select=" << select_pipe[0] << ":" << inode(select_pipe[0]);
+        << unix_client << " select=" << select_pipe[0] << ":" << inode(select_pipe[0]) << " served=" << served;
+  if (with_peer) ready << " peer=" << peer[0] << ":" << peer[1] << ":" << peer[2];
+  if (with_gone) ready << " gone=" << gone[0] << ":" << gone[2];
   sample::say(ready.str());
   for (std::string line; std::getline(std::cin, line);) sample::say(line);
   std::_Exit(0);   // the blocked threads are never joined

@@ -37,6 +37,14 @@ json fd(const std::string& n, const std::string& kind, const std::string& descri
   return {{"fd", std::stoi(n)}, {"kind", kind}, {"description", description}};
 }
 
+// The other end of a socket, held by fd `peer_fd` of the sample itself.
+json to_self(json d, int pid, const std::string& peer_fd) {
+  json one = {{"pid", pid}, {"comm", "io_wait"}, {"fd", std::stoi(peer_fd)}};
+  d["peers"] = json::array();
+  d["peers"].push_back(one);
+  return d;
+}
+
 json watched(json d, const std::string& epfd) {
   d["watched_by"] = std::stoi(epfd);
   return d;
@@ -48,16 +56,19 @@ std::map<std::string, json> expected_sets(const std::string& ready, int pid) {
   auto pipe = [](const std::string& ino) { return "pipe:[" + ino + "]"; };
   const auto &p = r.at("pipe"), &rv = r.at("recv"), &u = r.at("unix"), &a = r.at("accept"), &e = r.at("epoll"),
              &po = r.at("poll"), &s = r.at("select");
+  const std::string& served = r.at("served").at(0);
   EXPECT_EQ(u.at(1), "@threadleak-io-wait." + std::to_string(pid));
   return {
       {"wait_pipe", json::array({fd(p[0], "pipe", pipe(p[1]))})},
-      {"wait_recv", json::array({fd(rv[0], "tcp", "127.0.0.1:" + rv[1] + " -> 127.0.0.1:" + rv[2] + " ESTABLISHED")})},
-      {"wait_unix", json::array({fd(u[0], "unix", "stream " + u[1] + " CONNECTED")})},
+      {"wait_recv", json::array({to_self(fd(rv[0], "tcp", "127.0.0.1:" + rv[1] + " -> 127.0.0.1:" + rv[2] + " ESTABLISHED"),
+                                         pid, served)})},
+      {"wait_unix", json::array({to_self(fd(u[0], "unix", "stream " + u[1] + " CONNECTED"), pid, po[2])})},
       {"wait_accept", json::array({fd(a[0], "tcp", "127.0.0.1:" + a[1] + " LISTEN")})},
       {"wait_epoll", json::array({fd(e[0], "epoll", "anon_inode:[eventpoll]"),
                                   watched(fd(e[1], "pipe", pipe(e[2])), e[0]),
                                   watched(fd(e[3], "udp", "127.0.0.1:" + e[4]), e[0])})},
-      {"wait_poll", json::array({fd(po[0], "pipe", pipe(po[1])), fd(po[2], "unix", "stream unnamed CONNECTED")})},
+      {"wait_poll", json::array({fd(po[0], "pipe", pipe(po[1])),
+                                 to_self(fd(po[2], "unix", "stream unnamed CONNECTED"), pid, u[0])})},
       {"wait_select", json::array({fd(s[0], "pipe", pipe(s[1]))})},
   };
 }
@@ -140,7 +151,8 @@ TEST(LiveDescriptors, TextShowsOneLinePerGroup) {
   auto rv = parse_ready(s.ready).at("recv");
   auto e = parse_ready(s.ready).at("epoll");
   std::string recv_line = "    3 threads in recvfrom on tcp 127.0.0.1:" + rv[1] + " -> 127.0.0.1:" + rv[2] +
-                          " ESTABLISHED (fd " + rv[0] + ")\n";
+                          " ESTABLISHED (fd " + rv[0] + ") to pid " + s.pid + " (io_wait) fd " +
+                          parse_ready(s.ready).at("served").at(0) + "\n";
   EXPECT_NE(r.out.find(recv_line), std::string::npos) << r.out;
   std::string epoll_line = "    1 thread in epoll_wait on epoll fd " + e[0] + " watching 2 fds: pipe:[" + e[2] +
                            "] (fd " + e[1] + "), udp 127.0.0.1:" + e[4] + " (fd " + e[3] + ")\n";

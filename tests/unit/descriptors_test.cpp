@@ -1,9 +1,21 @@
 // The parsers behind Thread::descriptors, on text in the kernel's formats
-// (the live resolution itself: tests/e2e/io_wait_test.cpp).
+// (the live resolution itself: tests/e2e/io_wait_test.cpp), and the socket
+// peer look-ups on real sockets of this process.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <unordered_map>
+#include <unordered_set>
+
 #include <gtest/gtest.h>
 
 #include "source/descriptors.hpp"
 #include "source/proc_net.hpp"
+#include "source/socket_peers.hpp"
 
 namespace td = threadleak::detail;
 
@@ -72,4 +84,76 @@ TEST(Descriptors, LinkKinds) {
   EXPECT_EQ(d.kind, "socket");
   EXPECT_EQ(d.description, "socket:[123456]");
   EXPECT_EQ(ino, 123456u);
+}
+
+// The ends inet_peer matches on: a connected socket's, an IPv4-mapped
+// address written as IPv4; none for a listener.
+TEST(ProcNet, ConnectedEndsForPeerMatching) {
+  std::unordered_map<std::uint64_t, td::NetSocket> out;
+  td::parse_inet_table(
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4711 1 0 100 0 0 10 0\n"
+      "   1: 0100007F:A2C0 0100007F:1538 01 00000000:00000000 00:00000000 00000000  1000        0 4712 1 0 20 4 30 10 -1\n",
+      "tcp", false, out);
+  td::parse_inet_table(
+      "   0: 0000000000000000FFFF00000100007F:1538 0000000000000000FFFF00000100007F:A2C0 01 00000000:00000000 "
+      "00:00000000 00000000     0        0 4713 1 0 100 0 0 10 0\n",
+      "tcp6", true, out);
+  EXPECT_EQ(out.at(4711).local, "");
+  EXPECT_EQ(out.at(4712).local, "127.0.0.1:41664");
+  EXPECT_EQ(out.at(4712).remote, "127.0.0.1:5432");
+  EXPECT_EQ(out.at(4713).local, "127.0.0.1:5432");
+  EXPECT_EQ(out.at(4713).remote, "127.0.0.1:41664");
+  EXPECT_EQ(out.at(4713).description, "[::ffff:127.0.0.1]:5432 -> [::ffff:127.0.0.1]:41664 ESTABLISHED");
+}
+
+// The kernel's sock_diag and /proc/self/fd on a real socketpair of this
+// process; a listener has no peer.
+TEST(SocketPeers, SocketpairPeerAndHolder) {
+  int sp[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+  struct stat a{}, b{};
+  ASSERT_EQ(::fstat(sp[0], &a), 0);
+  ASSERT_EQ(::fstat(sp[1], &b), 0);
+  EXPECT_EQ(td::unix_peer_inode(a.st_ino), b.st_ino);
+  EXPECT_EQ(td::unix_peer_inode(b.st_ino), a.st_ino);
+  auto holders = td::socket_holders({b.st_ino});
+  std::ifstream comm("/proc/self/comm");
+  std::string name;
+  std::getline(comm, name);
+  EXPECT_EQ(holders.at(b.st_ino), (std::vector<threadleak::SocketPeer>{{::getpid(), name, sp[1]}}));
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(sa_family_t)), 0);   // autobind
+  ASSERT_EQ(::listen(listener, 1), 0);
+  struct stat l{};
+  ASSERT_EQ(::fstat(listener, &l), 0);
+  EXPECT_EQ(td::unix_peer_inode(l.st_ino), 0u);
+  ::close(sp[1]);
+  EXPECT_EQ(td::socket_holders({b.st_ino}).count(b.st_ino), 0u);   // closed: no holder, no error
+  ::close(sp[0]);
+  ::close(listener);
+}
+
+// Many sockets at once: the dump path (more than 16) and the single
+// requests agree with fstat on both ends.
+TEST(SocketPeers, ManySocketpairsByDump) {
+  for (int n : {3, 40}) {
+    std::vector<std::array<int, 2>> pairs(static_cast<std::size_t>(n));
+    std::unordered_set<std::uint64_t> inodes;
+    std::unordered_map<std::uint64_t, std::uint64_t> expected;
+    for (auto& p : pairs) {
+      ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, p.data()), 0);
+      struct stat a{}, b{};
+      ::fstat(p[0], &a);
+      ::fstat(p[1], &b);
+      inodes.insert(a.st_ino);
+      expected[a.st_ino] = b.st_ino;
+    }
+    EXPECT_EQ(td::unix_peer_inodes(inodes), expected) << n;
+    for (auto& p : pairs) {
+      ::close(p[0]);
+      ::close(p[1]);
+    }
+  }
 }

@@ -75,6 +75,18 @@ struct WaitTarget {
                                  // (Go: futex is the runtime semaphore, &m.sema; layout "go-dwarf")
 };
 
+// A process holding the other end of a connected socket: the peer of a
+// UNIX socket (the kernel's sock_diag), or the local socket whose
+// addresses are a TCP/UDP socket's swapped (same network namespace); found
+// by the socket:[INODE] links of /proc/*/fd, after the capture
+// (docs/descriptors.md).
+struct SocketPeer {
+  int pid = 0;
+  std::string comm;              // /proc/PID/comm when looked at
+  int fd = -1;                   // the fd of that process that holds it
+  bool operator==(const SocketPeer&) const = default;
+};
+
 // A descriptor a thread blocked in I/O waits on: the fd argument of its
 // read/recv/accept/connect/write, the fds of its poll/select sets, or its
 // epoll fd and the fds that epoll set watches. Resolved from /proc/PID/fd
@@ -87,6 +99,9 @@ struct Descriptor {
                                  // "other", "closed" (no longer open when resolved)
   std::string description;       // "127.0.0.1:41234 -> 127.0.0.1:5432 ESTABLISHED", a path, "pipe:[4711]"
   std::optional<int> watched_by; // set on the fds an epoll set watches: that epoll fd
+  std::vector<SocketPeer> peers; // connected sockets: who holds the other end, by pid then fd (at most
+                                 // 8); empty when not visible (remote host, another namespace, no
+                                 // permission, the peer gone) or not a connected socket
 };
 
 struct Thread {

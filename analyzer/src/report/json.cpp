@@ -33,6 +33,7 @@ nlohmann::json group_json(const Group& g) {
       for (const Descriptor& d : w.descriptors) {
         ds.push_back({{"fd", d.fd}, {"kind", d.kind}, {"description", d.description}});
         if (d.watched_by) ds.back()["watched_by"] = *d.watched_by;
+        if (!d.peers.empty()) ds.back()["peers"] = peers_json(d.peers);
       }
       ws.push_back({{"members", w.members}, {"descriptors", std::move(ds)}});
     }

@@ -37,7 +37,14 @@ namespace {
 std::string descriptor_text(const Descriptor& d) {
   if (d.kind == "closed") return fmt::format("fd {} (closed since the capture)", d.fd);
   bool socket = d.kind == "tcp" || d.kind == "tcp6" || d.kind == "udp" || d.kind == "udp6" || d.kind == "unix";
-  return fmt::format("{}{} (fd {})", socket ? d.kind + " " : "", d.description, d.fd);
+  std::string s = fmt::format("{}{} (fd {})", socket ? d.kind + " " : "", d.description, d.fd);
+  // "... to pid 812 (memcached) fd 17", "... and pid 9 (x) fd 3", "... and 2 more"
+  for (std::size_t i = 0; i < d.peers.size(); ++i) {
+    const SocketPeer& p = d.peers[i];
+    if (i == 2) return s + fmt::format(" and {} more", d.peers.size() - i);
+    s += fmt::format(" {} pid {} ({}) fd {}", i ? "and" : "to", p.pid, p.comm, p.fd);
+  }
+  return s;
 }
 }  // namespace
 

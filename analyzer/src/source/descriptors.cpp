@@ -112,13 +112,21 @@ std::vector<int> select_fds(const UserRegs& r, ArgMemory& mem) {
 // Resolves descriptors of one process, each fd once.
 class Resolver {
  public:
-  explicit Resolver(int pid) : proc_("/proc/" + std::to_string(pid)), net_(pid) {}
+  explicit Resolver(int pid) : proc_("/proc/" + std::to_string(pid)), net_(std::make_unique<ProcNet>(pid)) {}
 
   Descriptor resolve(int fd) {
     auto [it, fresh] = cache_.try_emplace(fd);
     if (fresh) it->second = lookup(fd);
     return it->second;
   }
+
+  // The socket inode of an fd resolve() has seen, 0 if not a socket.
+  std::uint64_t inode(int fd) const {
+    auto it = inodes_.find(fd);
+    return it == inodes_.end() ? 0 : it->second;
+  }
+
+  std::unique_ptr<ProcNet> take_net() { return std::move(net_); }
 
   std::vector<int> watched(int epfd) {
     return epoll_watched_fds(read_small_file(fmt::format("{}/fdinfo/{}", proc_, epfd), kMaxFdinfoBytes));
@@ -128,11 +136,12 @@ class Resolver {
   Descriptor lookup(int fd) {
     char buf[PATH_MAX];
     ssize_t n = ::readlink(fmt::format("{}/fd/{}", proc_, fd).c_str(), buf, sizeof buf);
-    if (n < 0) return {fd, "closed", "not open when resolved (after the capture)", std::nullopt};
+    if (n < 0) return {fd, "closed", "not open when resolved (after the capture)", std::nullopt, {}};
     std::uint64_t ino = 0;
     Descriptor d = describe_link(fd, std::string(buf, static_cast<std::size_t>(n)), &ino);
+    if (ino) inodes_[fd] = ino;
     if (ino)
-      if (const NetSocket* s = net_.find(ino)) {
+      if (const NetSocket* s = net_->find(ino)) {
         d.kind = s->kind;
         d.description = s->description;
       }
@@ -140,8 +149,9 @@ class Resolver {
   }
 
   std::string proc_;
-  ProcNet net_;
+  std::unique_ptr<ProcNet> net_;
   std::map<int, Descriptor> cache_;
+  std::map<int, std::uint64_t> inodes_;
 };
 
 std::vector<Descriptor> thread_descriptors(const UserRegs& r, Args args, Resolver& res, ArgMemory& mem) {
@@ -206,25 +216,26 @@ Descriptor describe_link(int fd, const std::string& link, std::uint64_t* socket_
   *socket_inode = 0;
   if (link.rfind("socket:[", 0) == 0) {
     *socket_inode = inode_of("socket:[");
-    return {fd, "socket", link, std::nullopt};
+    return {fd, "socket", link, std::nullopt, {}};
   }
-  if (link.rfind("pipe:[", 0) == 0) return {fd, "pipe", link, std::nullopt};
-  if (link.rfind("/", 0) == 0) return {fd, "file", link, std::nullopt};
+  if (link.rfind("pipe:[", 0) == 0) return {fd, "pipe", link, std::nullopt, {}};
+  if (link.rfind("/", 0) == 0) return {fd, "file", link, std::nullopt, {}};
   constexpr std::string_view kAnon = "anon_inode:";
   if (link.rfind(kAnon, 0) == 0) {
     std::string what = link.substr(kAnon.size());
     if (what.size() > 2 && what.front() == '[' && what.back() == ']') what = what.substr(1, what.size() - 2);
-    if (what == "eventpoll") return {fd, "epoll", link, std::nullopt};
-    if (what == "eventfd" || what == "timerfd" || what == "signalfd") return {fd, what, link, std::nullopt};
-    return {fd, "anon", link, std::nullopt};
+    if (what == "eventpoll") return {fd, "epoll", link, std::nullopt, {}};
+    if (what == "eventfd" || what == "timerfd" || what == "signalfd") return {fd, what, link, std::nullopt, {}};
+    return {fd, "anon", link, std::nullopt, {}};
   }
-  return {fd, "other", link, std::nullopt};
+  return {fd, "other", link, std::nullopt, {}};
 }
 
-void find_descriptors(Target& t, Snapshot& snap) {
+SocketWaits find_descriptors(Target& t, Snapshot& snap) {
+  SocketWaits out;
   if (t.kind != "live") {
     note_core(snap, snap.notes);
-    return;
+    return out;
   }
   Resolver res(t.pid);
   ArgMemory mem(t.memory.get(), t.pid);
@@ -232,8 +243,15 @@ void find_descriptors(Target& t, Snapshot& snap) {
     const RawThread& raw = t.threads[i];
     Thread& th = snap.threads[i];
     if (!raw.regs || th.kind != Kind::thread || th.tid != raw.tid) continue;
-    if (auto args = args_of(th.syscall_name)) th.descriptors = thread_descriptors(*raw.regs, *args, res, mem);
+    auto args = args_of(th.syscall_name);
+    if (!args) continue;
+    th.descriptors = thread_descriptors(*raw.regs, *args, res, mem);
+    for (std::size_t k = 0; k < th.descriptors.size(); ++k)
+      if (std::uint64_t ino = res.inode(th.descriptors[k].fd); ino && th.descriptors[k].kind != "closed")
+        out.sockets.push_back({i, k, ino});
   }
+  out.net = res.take_net();
+  return out;
 }
 
 }  // namespace threadleak::detail

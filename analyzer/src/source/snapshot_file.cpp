@@ -115,12 +115,16 @@ WaitTarget wait_target_from(const json& j) {
 json descriptor_json(const Descriptor& d) {
   json j = {{"fd", d.fd}, {"kind", d.kind}, {"description", d.description}};
   if (d.watched_by) j["watched_by"] = *d.watched_by;
+  if (!d.peers.empty()) j["peers"] = detail::peers_json(d.peers);
   return j;
 }
 
 Descriptor descriptor_from(const json& j) {
-  Descriptor d{j.at("fd").get<int>(), j.at("kind").get<std::string>(), j.value("description", ""), std::nullopt};
+  Descriptor d{j.at("fd").get<int>(), j.at("kind").get<std::string>(), j.value("description", ""), std::nullopt, {}};
   if (j.contains("watched_by")) d.watched_by = j.at("watched_by").get<int>();
+  if (j.contains("peers"))
+    for (const json& p : j.at("peers"))
+      d.peers.push_back({p.at("pid").get<int>(), p.at("comm").get<std::string>(), p.at("fd").get<int>()});
   return d;
 }
 
