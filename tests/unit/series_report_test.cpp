@@ -124,14 +124,14 @@ Snapshot dressed() {
   Thread& main = s.threads[0];
   main.syscall_name = "epoll_wait";
   main.start_kind = "main";
-  main.descriptors = {{3, "epoll", "", std::nullopt}, {23, "unix", "stream /run/<a&b>.sock LISTEN", 3}};
+  main.descriptors = {{3, "epoll", "", std::nullopt, {}}, {23, "unix", "stream /run/<a&b>.sock LISTEN", 3, {}}};
   for (int i = 3; i < 9; ++i) {
     Thread& t = s.threads[static_cast<std::size_t>(i)];
     t.state = State::io;
     t.syscall_name = "read";
     t.start_kind = "pthread";
     t.created_by = frame("", 0x18fc0, true, "app");
-    t.descriptors = {{10 + i, "pipe", fmt::format("pipe:[{}]", 4700 + i), std::nullopt}};
+    t.descriptors = {{10 + i, "pipe", fmt::format("pipe:[{}]", 4700 + i), std::nullopt, {}}};
   }
   Thread g = thread(0, State::condvar, {frame("runtime.gopark", 0x10, false), frame("main.worker", 0x20, true)});
   g.kind = Kind::goroutine;
