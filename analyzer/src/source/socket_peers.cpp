@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -36,6 +37,20 @@
 
 namespace threadleak::detail {
 namespace {
+
+// Calls f on each whole netlink message in buf[0, n) until f returns false:
+// netlink.h's NLMSG_OK/NLMSG_NEXT walk, with unsigned sizes (the macros
+// compare a signed length with the unsigned nlmsg_len).
+template <typename F>
+void for_each_message(const char* buf, std::size_t n, F&& f) {
+  std::size_t off = 0;
+  while (n - off >= sizeof(nlmsghdr)) {
+    const auto* h = reinterpret_cast<const nlmsghdr*>(buf + off);
+    if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > n - off || !f(h)) return;
+    off += NLMSG_ALIGN(h->nlmsg_len);
+    if (off > n) return;
+  }
+}
 
 constexpr std::size_t kMaxPeerLookups = 65536;   // distinct sockets per capture
 constexpr std::size_t kDumpAbove = 16;           // UNIX sockets: one request each up to this many, else a dump
@@ -69,15 +84,17 @@ class UnixDiag {
     for (;;) {
       ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (n <= 0) return out;
-      int len = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_seq != seq_) continue;
-        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return out;
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) continue;
+      bool done = false;
+      for_each_message(buf, static_cast<std::size_t>(n), [&](const nlmsghdr* h) {
+        if (h->nlmsg_seq != seq_) return true;
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return !(done = true);
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) return true;
         std::uint32_t ino = static_cast<const unix_diag_msg*>(NLMSG_DATA(h))->udiag_ino;
         if (inodes.count(ino))
           if (std::uint64_t p = peer_attribute(h, ino)) out[ino] = p;
-      }
+        return true;
+      });
+      if (done) return out;
     }
   }
 
@@ -108,12 +125,13 @@ class UnixDiag {
     for (int tries = 0; tries < 4; ++tries) {
       ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (n <= 0) return 0;
-      int len = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_seq != seq) continue;   // a late answer to an earlier request
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return 0;
-        return peer_attribute(h, inode);
-      }
+      std::optional<std::uint64_t> answer;
+      for_each_message(buf, static_cast<std::size_t>(n), [&](const nlmsghdr* h) {
+        if (h->nlmsg_seq != seq) return true;   // a late answer to an earlier request
+        answer = h->nlmsg_type == SOCK_DIAG_BY_FAMILY ? peer_attribute(h, inode) : 0;
+        return false;
+      });
+      if (answer) return *answer;
     }
     return 0;
   }
